@@ -1,0 +1,76 @@
+"""Private byte-reading helpers for the GBCS framing codec: BER lengths and bounded reads.
+
+Layer: protocols (sans-IO). GBCS element lengths use the BER definite form (gbcs-reference.md
+section 2): one byte below 0x80, else 0x80|k followed by k big-endian length bytes.
+"""
+
+from __future__ import annotations
+
+from smemu.errors import DecodeError, LocalProtocolError
+
+_MAX_LENGTH_BYTES = 4
+
+
+def encode_length(n: int) -> bytes:
+    """Encode ``n`` in the shortest BER definite form (GBCS section 2: encoders use it)."""
+    if n < 0:
+        raise LocalProtocolError(f"a length cannot be negative, got {n}")
+    if n < 0x80:
+        return bytes((n,))
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    if len(body) > _MAX_LENGTH_BYTES:
+        raise LocalProtocolError(f"length {n} is too large to encode")
+    return bytes((0x80 | len(body),)) + body
+
+
+def decode_length(buf: bytes, pos: int, path: str) -> tuple[int, int]:
+    """Read a BER length at ``pos``; return (length, position after it).
+
+    Raises :class:`DecodeError` naming ``path`` on a truncated or indefinite length. Lengths
+    that are not in shortest form are accepted (a re-encode then differs, which callers
+    report); a decoder that refused them would hide the finding from a test lab.
+    """
+    if pos >= len(buf):
+        raise DecodeError("expected a length byte, got end of input", path=path, offset=pos)
+    first = buf[pos]
+    if first < 0x80:
+        return first, pos + 1
+    count = first & 0x7F
+    if count == 0 or count > _MAX_LENGTH_BYTES:
+        raise DecodeError(
+            f"expected a definite length of 1 to {_MAX_LENGTH_BYTES} bytes, got 0x{first:02X}",
+            path=path,
+            offset=pos,
+        )
+    end = pos + 1 + count
+    if end > len(buf):
+        raise DecodeError(
+            f"expected {count} length bytes, got {len(buf) - pos - 1}", path=path, offset=pos
+        )
+    return int.from_bytes(buf[pos + 1 : end], "big"), end
+
+
+def take(buf: bytes, pos: int, n: int, path: str) -> bytes:
+    """Return ``buf[pos:pos+n]``, raising :class:`DecodeError` if fewer than ``n`` bytes remain."""
+    end = pos + n
+    if end > len(buf):
+        raise DecodeError(
+            f"expected {n} bytes, got {len(buf) - pos} before the end of input",
+            path=path,
+            offset=pos,
+        )
+    return buf[pos:end]
+
+
+def expect_byte(buf: bytes, pos: int, value: int, path: str, meaning: str) -> int:
+    """Check that ``buf[pos] == value`` (``meaning`` says what it is); return ``pos + 1``."""
+    if pos >= len(buf):
+        raise DecodeError(
+            f"expected 0x{value:02X} ({meaning}), got end of input", path=path, offset=pos
+        )
+    got = buf[pos]
+    if got != value:
+        raise DecodeError(
+            f"expected 0x{value:02X} ({meaning}), got 0x{got:02X}", path=path, offset=pos
+        )
+    return pos + 1
