@@ -120,7 +120,12 @@ def test_rtds_message_round_trips(rtds_file: Path) -> None:
         (ECS42_COMMAND[:20], "mac_header.ciphered_content", 9, "expected 137 bytes"),
         (ECS42_COMMAND[14:16] + b"\x07" + ECS42_COMMAND[17:69], "grouping_header.cra", 2, "0x07"),
         (ECS42_COMMAND[14:43] + b"\x05", "grouping_header.date_time", 29, "0x05"),
-        (ECS42_COMMAND[14:44] + b"\x05\x00\x4f\x00\x00\x00", "grouping_header.other_information", 31, "got 5"),
+        (
+            ECS42_COMMAND[14:44] + b"\x05\x00\x4f\x00\x00\x00",
+            "grouping_header.other_information",
+            31,
+            "got 5",
+        ),
     ],
 )
 def test_errors_name_field_and_offset(data: bytes, path: str, offset: int, words: str) -> None:
