@@ -12,10 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from smemu.errors import DecodeError, LocalProtocolError
 from smemu.protocols.gbcs._wire import decode_length, encode_length, expect_byte, take
 from smemu.protocols.gbcs.types import Cra, Eui64
-
-from smemu.errors import DecodeError, LocalProtocolError
 
 GENERAL_CIPHERING: Final = 0xDD
 GENERAL_SIGNING: Final = 0xDF

@@ -9,7 +9,6 @@ import pytest
 from smemu.errors import DecodeError
 from smemu.protocols.gbcs import frame
 from smemu.protocols.gbcs.frame import (
-    GbtBlockMessage,
     GeneralSigningMessage,
     MacProtectedMessage,
     OtherInformation,
@@ -100,7 +99,7 @@ def test_rtds_message_round_trips(rtds_file: Path) -> None:
     message = frame.decode_exact(data)
     assert frame.encode(message) == data
     name = rtds_file.name
-    cra = message.cra if not isinstance(message, GbtBlockMessage) else message.cra
+    cra = message.cra
     if "_RESPONSE_" in name:
         assert cra is Cra.RESPONSE
     elif "_ALERT" in name:
