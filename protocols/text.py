@@ -1,4 +1,4 @@
-"""Text forms of GBCS messages: hex (any separators) and base64, as people and DUIS tools write them.
+"""Text forms of GBCS messages: hex (any separators) and base64, as people and DUIS write them.
 
 Layer: protocols (sans-IO). gbcs-reference.md section 12: DUIS hands messages over as base64,
 the reference set stores hex; both must be accepted.

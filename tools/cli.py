@@ -18,3 +18,13 @@ def main() -> None:
     It decodes, verifies and builds real GBCS messages, and (as it grows) runs virtual
     electricity and gas meters, comms hubs, PPMIDs and HCALCs that answer them.
     """
+
+
+# Subcommands live in their own modules; they import this group's siblings, not the group.
+from smemu.tools.bench import bench_group  # noqa: E402
+from smemu.tools.decode import decode_command  # noqa: E402
+from smemu.tools.demo import demo_command  # noqa: E402
+
+main.add_command(bench_group)
+main.add_command(decode_command)
+main.add_command(demo_command)

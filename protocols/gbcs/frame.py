@@ -120,7 +120,11 @@ class OtherInformation:
             )
         code = int.from_bytes(content[0:2], "big")
         if n == 2:
-            return cls(code)
+            # The common case; instances are immutable, so one per code is shared.
+            known = _PLAIN_OTHER_INFORMATION.get(code)
+            if known is None:
+                known = _PLAIN_OTHER_INFORMATION[code] = cls(code)
+            return known
         srp_id = Eui64(content[2:10])
         if n == 10:
             return cls(code, srp_id)
@@ -140,6 +144,9 @@ class OtherInformation:
             path=path + ".supplementary_remote_party_ka_certificate",
             offset=base + 18,
         )
+
+
+_PLAIN_OTHER_INFORMATION: dict[int, OtherInformation] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,14 +403,35 @@ def _system_title(buf: bytes, pos: int, path: str) -> tuple[Eui64, int]:
     return Eui64(take(buf, pos, 8, path)), pos + 8
 
 
+_CRA_BY_BYTE: Final = {int(c): c for c in Cra}
+_OI_PATH: Final = "grouping_header.other_information"
+_CIPHERED_PATH: Final = "mac_header.ciphered_content"
+_new_eui = bytes.__new__  # Eui64 from a slice already known to be 8 bytes
+
+
 def _decode_grouping_header(buf: bytes, pos: int) -> tuple[GroupingHeader, int]:
     p = "grouping_header"
-    pos = expect_byte(buf, pos, GENERAL_SIGNING, p, "general-signing tag")
-    pos = expect_byte(buf, pos, TRANSACTION_ID_LENGTH, p + ".transaction_id", "length 9")
-    cra = _cra(buf, pos, p + ".cra")
-    counter = int.from_bytes(take(buf, pos + 1, 8, p + ".originator_counter"), "big")
-    originator, pos = _system_title(buf, pos + 9, p + ".originator")
-    recipient, pos = _system_title(buf, pos, p + ".recipient")
+    # Fast path: the fixed 29 bytes in their only well-formed shape, checked at once.
+    cra_or_none = _CRA_BY_BYTE.get(buf[pos + 2]) if len(buf) > pos + 29 else None
+    if (
+        cra_or_none is not None
+        and buf[pos] == GENERAL_SIGNING
+        and buf[pos + 1] == TRANSACTION_ID_LENGTH
+        and buf[pos + 11] == SYSTEM_TITLE_LENGTH
+        and buf[pos + 20] == SYSTEM_TITLE_LENGTH
+    ):
+        cra = cra_or_none
+        counter = int.from_bytes(buf[pos + 3 : pos + 11], "big")
+        originator = _new_eui(Eui64, buf[pos + 12 : pos + 20])
+        recipient = _new_eui(Eui64, buf[pos + 21 : pos + 29])
+        pos += 29
+    else:
+        pos = expect_byte(buf, pos, GENERAL_SIGNING, p, "general-signing tag")
+        pos = expect_byte(buf, pos, TRANSACTION_ID_LENGTH, p + ".transaction_id", "length 9")
+        cra = _cra(buf, pos, p + ".cra")
+        counter = int.from_bytes(take(buf, pos + 1, 8, p + ".originator_counter"), "big")
+        originator, pos = _system_title(buf, pos + 9, p + ".originator")
+        recipient, pos = _system_title(buf, pos, p + ".recipient")
     if pos >= len(buf):
         raise DecodeError(
             "expected the date-time element, got end of input", path=p + ".date_time", offset=pos
@@ -421,8 +449,14 @@ def _decode_grouping_header(buf: bytes, pos: int) -> tuple[GroupingHeader, int]:
             path=p + ".date_time",
             offset=pos,
         )
-    oi_len, oi_pos = decode_length(buf, pos, p + ".other_information")
-    content = take(buf, oi_pos, oi_len, p + ".other_information")
+    oi_len = buf[pos] if pos < len(buf) else 0x80
+    if oi_len < 0x80:
+        oi_pos = pos + 1
+    else:
+        oi_len, oi_pos = decode_length(buf, pos, _OI_PATH)
+    content = buf[oi_pos : oi_pos + oi_len]
+    if len(content) != oi_len:
+        take(buf, oi_pos, oi_len, _OI_PATH)  # raises, naming the shortfall
     oi = OtherInformation.decode_content(content, oi_pos)
     header = GroupingHeader(cra, counter, originator, recipient, date_time, oi)
     return header, oi_pos + oi_len
@@ -437,9 +471,15 @@ def _decode_general_signing(
     that may be followed by other bytes. Returns (message, end of payload, end of APDU).
     """
     header, pos = _decode_grouping_header(buf, pos)
-    length, pos = decode_length(buf, pos, "payload")
-    payload = take(buf, pos, length, "payload")
+    length = buf[pos] if pos < len(buf) else 0x80
+    if length < 0x80:
+        pos += 1
+    else:
+        length, pos = decode_length(buf, pos, "payload")
     content_end = pos + length
+    payload = buf[pos:content_end]
+    if len(payload) != length:
+        take(buf, pos, length, "payload")  # raises, naming the shortfall
     if limit is not None and content_end > limit:
         raise DecodeError(
             f"payload runs {content_end - limit} bytes into the MAC", path="payload", offset=pos
@@ -475,7 +515,6 @@ def _decode_general_signing(
 
 def _decode_mac_protected(buf: bytes, pos: int) -> tuple[Located, int]:
     p = "mac_header"
-    pos = expect_byte(buf, pos, GENERAL_CIPHERING, p, "general-ciphering tag")
     names = (
         "transaction_id",
         "originator_system_title",
@@ -484,11 +523,16 @@ def _decode_mac_protected(buf: bytes, pos: int) -> tuple[Located, int]:
         "other_information",
         "key_info",
     )
-    for name in names:
-        pos = expect_byte(buf, pos, 0x00, f"{p}.{name}", "empty in a GBCS MAC header")
-    length, pos = decode_length(buf, pos, p + ".ciphered_content")
-    take(buf, pos, length, p + ".ciphered_content")
+    if buf[pos + 1 : pos + 7] == _MAC_HEADER_EMPTY:
+        pos += 7
+    else:
+        pos = expect_byte(buf, pos, GENERAL_CIPHERING, p, "general-ciphering tag")
+        for name in names:
+            pos = expect_byte(buf, pos, 0x00, f"{p}.{name}", "empty in a GBCS MAC header")
+    length, pos = decode_length(buf, pos, _CIPHERED_PATH)
     end = pos + length
+    if end > len(buf):
+        take(buf, pos, length, _CIPHERED_PATH)  # raises, naming the shortfall
     if length < 5 + MAC_LENGTH:
         raise DecodeError(
             f"expected at least {5 + MAC_LENGTH} bytes of ciphered content, got {length}",

@@ -1,0 +1,132 @@
+"""Benchmarks for users sizing a lab: the codec against the cryptography it cannot avoid.
+
+Layer: hil. ``codec`` times the product path (decode, verify signature and MAC, decrypt,
+re-encode) over a corpus, then the bare ECDSA / KDF / GMAC / AES-GCM calls the same corpus
+needs, in the same run, and reports their ratio (performance.md: ratios, never absolutes).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from smemu.protocols.gbcs import decrypt, frame, secure
+from smemu.protocols.gbcs.frame import MacProtectedMessage
+from smemu.protocols.gbcs.inspect import inspect_bytes
+from smemu.protocols.security import ecdsa, gcm, kdf
+from smemu.protocols.security.keystore import KeyStore
+from smemu.protocols.text import parse_message_text
+
+
+def load_corpus(folder: Path) -> list[bytes]:
+    """Every message of every ``*.HEX`` file below ``folder``, as bytes (read once, untimed)."""
+    messages = []
+    for path in sorted(folder.rglob("*.HEX")):
+        messages.extend(parse_message_text(path.read_text()))
+    return messages
+
+
+def _mac_floor(secret: bytes, info: bytes, originator: bytes, aad: bytes) -> bytes:
+    return gcm.gmac(kdf.derive_key(secret, info), originator, aad)
+
+
+def _crypto_plan(corpus: list[bytes], store: KeyStore) -> list[Callable[[], object]]:
+    """The crypto calls the corpus needs, with every input prepared beforehand.
+
+    Shared secrets come from the store's cache, as on the product path once warm.
+    """
+    calls: list[Callable[[], object]] = []
+    for data in corpus:
+        located = frame.locate(data)
+        message = located.message
+        inner = frame.signing_message(message)
+        if inner is None:
+            continue
+        header = inner.header
+        if inner.signature:
+            public = store.ds_public(header.originator)
+            if public is not None:
+                calls.append(partial(ecdsa.verify, public, located.signed_data, inner.signature))
+        if isinstance(message, MacProtectedMessage):
+            aad = secure.mac_aad(message.security_control, located.signing_apdu)
+            secret = store.shared_secret(*secure.mac_key_pairs(inner)[0])
+            if secret is not None:
+                info = kdf.other_info(
+                    header.originator, header.cra, header.originator_counter, header.recipient
+                )
+                calls.append(partial(_mac_floor, secret, info, header.originator, aad))
+        blocks = decrypt.ciphered_blocks(inner)
+        key = decrypt.encryption_key(inner, store) if blocks else None
+        if key is not None:
+            calls.extend(partial(gcm.decrypt_block, key, header.originator, b) for b in blocks)
+    return calls
+
+
+@dataclass(frozen=True, slots=True)
+class CodecBench:
+    """Figures of one ``bench codec`` run (seconds are the best of the repetitions)."""
+
+    messages: int
+    corpus_s: float
+    crypto_floor_s: float
+    repetitions: int
+
+    @property
+    def ratio(self) -> float:
+        return self.corpus_s / self.crypto_floor_s if self.crypto_floor_s else float("inf")
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "messages": self.messages,
+            "corpus_s": round(self.corpus_s, 6),
+            "crypto_floor_s": round(self.crypto_floor_s, 6),
+            "ratio": round(self.ratio, 3),
+            "repetitions": self.repetitions,
+            "per_message_us": round(self.corpus_s / max(self.messages, 1) * 1e6, 2),
+        }
+
+
+def _best(runs: int, work: Callable[[], object]) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        start = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def bench_codec(
+    corpus: list[bytes],
+    store: KeyStore,
+    *,
+    repetitions: int = 7,
+    progress: Callable[[str], None] | None = None,
+) -> CodecBench:
+    """Run the codec benchmark: alternate corpus and floor passes so noise hits both alike."""
+
+    def corpus_pass() -> None:
+        for data in corpus:
+            inspect_bytes(data, store)
+
+    corpus_pass()  # warm: fills the ECDH cache, as a running lab would have it
+    plan = _crypto_plan(corpus, store)
+
+    def floor_pass() -> None:
+        for call in plan:
+            call()
+
+    corpus_best = floor_best = float("inf")
+    for rep in _reps(repetitions):
+        corpus_best = min(corpus_best, _best(1, corpus_pass))
+        floor_best = min(floor_best, _best(1, floor_pass))
+        if progress:
+            times = f"corpus {corpus_best:.4f} s, floor {floor_best:.4f} s"
+            progress(f"repetition {rep}/{repetitions}: {times}")
+    return CodecBench(len(corpus), corpus_best, floor_best, repetitions)
+
+
+def _reps(n: int) -> Iterator[int]:
+    return iter(range(1, n + 1))

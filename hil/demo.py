@@ -1,0 +1,133 @@
+"""The demo's material: a small test PKI and GBCS messages of our own making.
+
+Layer: hil. Keys come from fixed labels (so a run needs nothing from outside and the
+identities are stable), messages are built, signed and MAC'd exactly as a head-end and a
+meter would, and the key store is written in the keystore/ layout so ``smemu decode`` can
+check everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+
+from smemu.protocols.gbcs import secure
+from smemu.protocols.gbcs.frame import GeneralSigningMessage, GroupingHeader, OtherInformation
+from smemu.protocols.gbcs.types import Cra, Eui64
+from smemu.protocols.security.keys import private_key_from_scalar
+from smemu.protocols.security.keystore import InMemoryKeyStore, KeyKind
+
+SUPPLIER = Eui64.parse("90-B3-D5-1F-30-01-00-00")
+ACB = Eui64.parse("90-B3-D5-1F-30-00-00-02")
+ESME = Eui64.parse("00-DB-12-34-56-78-90-A0")
+_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551  # P-256 n
+
+#: (party, key kinds) of the demo PKI
+PARTIES: tuple[tuple[Eui64, tuple[KeyKind, ...]], ...] = (
+    (SUPPLIER, (KeyKind.DS, KeyKind.KA)),
+    (ACB, (KeyKind.KA,)),
+    (ESME, (KeyKind.DS, KeyKind.KA)),
+)
+
+
+def demo_keystore() -> InMemoryKeyStore:
+    """A key store whose private keys derive from fixed labels: the same on every run."""
+    store = InMemoryKeyStore()
+    for eui, kinds in PARTIES:
+        for kind in kinds:
+            label = f"smemu demo {eui} {kind.value}".encode()
+            scalar = int.from_bytes(hashlib.sha256(label).digest(), "big") % (_ORDER - 1) + 1
+            store.add_private_key(eui, kind, private_key_from_scalar(scalar))
+    return store
+
+
+def write_keystore(store: InMemoryKeyStore, folder: Path) -> None:
+    """Write ``<eui>-<kind>.key`` (PKCS#8) and ``<eui>-<kind>.pem`` (public key) files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for eui, kinds in PARTIES:
+        for kind in kinds:
+            private = store.private_key(eui, kind)
+            if private is None:
+                continue
+            stem = folder / f"{eui.hex()}-{kind.value}"
+            stem.with_suffix(".key").write_bytes(
+                private.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+            )
+            stem.with_suffix(".pem").write_bytes(
+                private.public_key().public_bytes(
+                    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+                )
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class DemoMessage:
+    """One message of the demo conversation."""
+
+    name: str
+    data: bytes
+
+
+def _header(
+    cra: Cra, counter: int, originator: Eui64, recipient: Eui64, code: int
+) -> GroupingHeader:
+    return GroupingHeader(cra, counter, originator, recipient, None, OtherInformation(code))
+
+
+def demo_messages(store: InMemoryKeyStore) -> list[DemoMessage]:
+    """A short conversation: read the firmware version (ECS52), close the supply (ECS42).
+
+    Payloads are the DLMS forms of gbcs-reference.md 5.1-5.3, written out as bytes until
+    the typed payload builders exist.
+    """
+    counter = 0x1000
+    invoke = (0x20000000 | (counter & 0xFFFFFF)).to_bytes(4, "big")
+    # ECS52: get 1/0-0:0.2.1.255 attribute 2 (firmware version); non-critical: MAC only
+    ecs52_req = b"\xd9" + invoke + b"\x00\x01\x01\x00\x01\x00\x00\x00\x02\x01\xff\x02\x01\x00"
+    ecs52_rsp = b"\xda" + invoke + b"\x00\x00\x01\x09\x04\x01\x02\x03\x04\x01\x01\x00"
+    # ECS42: action 9/0-0:10.0.106.255 method 1, script 51 (close); critical: signed and MAC'd
+    ecs42_req = (
+        b"\xd9" + invoke + b"\x00\x01\x03\x00\x09\x00\x00\x0a\x00\x6a\xff\x01\x01\x12\x00\x33"
+    )
+    ecs42_rsp = b"\xda" + invoke + b"\x00\x00\x01\x00\x01\x03\x00"
+    command52 = GeneralSigningMessage(
+        _header(Cra.COMMAND, counter, SUPPLIER, ESME, 0x0059), ecs52_req, b""
+    )
+    reply52 = GeneralSigningMessage(
+        _header(Cra.RESPONSE, counter, ESME, SUPPLIER, 0x0059), ecs52_rsp, b""
+    )
+    counter42 = counter + 1
+    invoke42 = (0x20000000 | counter42).to_bytes(4, "big")
+    command42 = GeneralSigningMessage(
+        _header(Cra.COMMAND, counter42, SUPPLIER, ESME, 0x004F),
+        ecs42_req.replace(invoke, invoke42),
+        None,
+    )
+    reply42 = GeneralSigningMessage(
+        _header(Cra.RESPONSE, counter42, ESME, SUPPLIER, 0x004F),
+        ecs42_rsp.replace(invoke, invoke42),
+        None,
+    )
+    return [
+        DemoMessage(
+            "ECS52 command (supplier -> ESME, MAC'd by the ACB)",
+            secure.protect(command52, store, acb=ACB).encode(),
+        ),
+        DemoMessage(
+            "ECS52 response (ESME -> supplier, MAC'd)", secure.protect(reply52, store).encode()
+        ),
+        DemoMessage(
+            "ECS42 command (supplier -> ESME, signed and MAC'd)",
+            secure.protect(secure.sign(command42, store), store, acb=ACB).encode(),
+        ),
+        DemoMessage(
+            "ECS42 response (ESME -> supplier, signed)", secure.sign(reply42, store).encode()
+        ),
+    ]

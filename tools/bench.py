@@ -1,0 +1,71 @@
+"""``smemu bench``: benchmarks that print their figures (never timed unit tests).
+
+Layer: tools. The measuring lives in :mod:`smemu.hil.bench`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+
+from smemu.hil.bench import bench_codec, load_corpus
+from smemu.tools.options import load_keystore
+
+
+def _default(env: str, relative: str) -> Path | None:
+    if env in os.environ:
+        return Path(os.environ[env])
+    candidate = Path.cwd().parent / "shared" / relative
+    return candidate if candidate.is_dir() else None
+
+
+@click.group("bench")
+def bench_group() -> None:
+    """Benchmarks for sizing a lab; each prints its figures and ends with one JSON line."""
+
+
+@bench_group.command("codec")
+@click.option(
+    "--vectors",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of *.HEX messages "
+    "(default: $SMEMU_VECTORS, else ../shared/conformance/rtds-4.5.0).",
+)
+@click.option(
+    "--keystore",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Key store folder (default: $SMEMU_KEYSTORE, else ../shared/conformance/keystore).",
+)
+@click.option("--repetitions", type=click.IntRange(1, 100), default=7, show_default=True)
+def codec_command(vectors: Path | None, keystore: Path | None, repetitions: int) -> None:
+    """Decode + verify + decrypt + re-encode a corpus, against the bare crypto it needs.
+
+    Prints the corpus time, the crypto-only floor and their ratio (target: at most 1.5),
+    measured in one run, best of the repetitions.
+    """
+    vectors = vectors or _default("SMEMU_VECTORS", "conformance/rtds-4.5.0")
+    keystore = keystore or _default("SMEMU_KEYSTORE", "conformance/keystore")
+    if vectors is None or not vectors.is_dir():
+        raise click.UsageError("no corpus: give --vectors DIR (a folder of *.HEX files)")
+    store = load_keystore(keystore)
+    if store is None:
+        raise click.UsageError("no keys: give --keystore DIR (the crypto floor needs them)")
+    corpus = load_corpus(vectors)
+    if not corpus:
+        raise click.UsageError(f"no *.HEX messages under {vectors}")
+    click.echo(f"corpus: {len(corpus)} messages from {vectors}", err=True)
+    result = bench_codec(
+        corpus, store, repetitions=repetitions, progress=lambda s: click.echo(s, err=True)
+    )
+    click.echo(
+        f"decode+verify+decrypt+re-encode: {result.corpus_s * 1000:.2f} ms "
+        f"({result.corpus_s / len(corpus) * 1e6:.1f} us/message)"
+    )
+    click.echo(f"crypto-only floor:               {result.crypto_floor_s * 1000:.2f} ms")
+    click.echo(f"ratio:                           {result.ratio:.3f} (target <= 1.5)")
+    click.echo(json.dumps(result.as_json()))
