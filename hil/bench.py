@@ -33,10 +33,13 @@ def _mac_floor(secret: bytes, info: bytes, originator: bytes, aad: bytes) -> byt
     return gcm.gmac(kdf.derive_key(secret, info), originator, aad)
 
 
-def _crypto_plan(corpus: list[bytes], store: KeyStore) -> list[Callable[[], object]]:
+def _crypto_plan(
+    corpus: list[bytes], store: KeyStore, *, decryption: bool
+) -> list[Callable[[], object]]:
     """The crypto calls the corpus needs, with every input prepared beforehand.
 
-    Shared secrets come from the store's cache, as on the product path once warm.
+    Shared secrets come from the store's cache, as on the product path once warm. With
+    ``decryption`` the AES-GCM decryption of encrypted payloads is included.
     """
     calls: list[Callable[[], object]] = []
     for data in corpus:
@@ -58,7 +61,7 @@ def _crypto_plan(corpus: list[bytes], store: KeyStore) -> list[Callable[[], obje
                     header.originator, header.cra, header.originator_counter, header.recipient
                 )
                 calls.append(partial(_mac_floor, secret, info, header.originator, aad))
-        blocks = decrypt.ciphered_blocks(inner)
+        blocks = decrypt.ciphered_blocks(inner) if decryption else []
         key = decrypt.encryption_key(inner, store) if blocks else None
         if key is not None:
             calls.extend(partial(gcm.decrypt_block, key, header.originator, b) for b in blocks)
@@ -70,13 +73,21 @@ class CodecBench:
     """Figures of one ``bench codec`` run (seconds are the best of the repetitions)."""
 
     messages: int
-    corpus_s: float
-    crypto_floor_s: float
+    corpus_s: float  #: decode + verify signature and MAC + re-encode
+    crypto_floor_s: float  #: ECDSA verify + KDF + GMAC only
     repetitions: int
+    #: the same two figures with payload decryption on both sides
+    corpus_decrypt_s: float = 0.0
+    crypto_floor_decrypt_s: float = 0.0
 
     @property
     def ratio(self) -> float:
         return self.corpus_s / self.crypto_floor_s if self.crypto_floor_s else float("inf")
+
+    @property
+    def ratio_with_decryption(self) -> float:
+        floor = self.crypto_floor_decrypt_s
+        return self.corpus_decrypt_s / floor if floor else float("inf")
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -84,6 +95,9 @@ class CodecBench:
             "corpus_s": round(self.corpus_s, 6),
             "crypto_floor_s": round(self.crypto_floor_s, 6),
             "ratio": round(self.ratio, 3),
+            "corpus_with_decryption_s": round(self.corpus_decrypt_s, 6),
+            "crypto_floor_with_decryption_s": round(self.crypto_floor_decrypt_s, 6),
+            "ratio_with_decryption": round(self.ratio_with_decryption, 3),
             "repetitions": self.repetitions,
             "per_message_us": round(self.corpus_s / max(self.messages, 1) * 1e6, 2),
         }
@@ -109,23 +123,34 @@ def bench_codec(
 
     def corpus_pass() -> None:
         for data in corpus:
+            inspect_bytes(data, store, decrypt=False)
+
+    def corpus_decrypt_pass() -> None:
+        for data in corpus:
             inspect_bytes(data, store)
 
-    corpus_pass()  # warm: fills the ECDH cache, as a running lab would have it
-    plan = _crypto_plan(corpus, store)
+    corpus_decrypt_pass()  # warm: fills the ECDH cache, as a running lab would have it
+    plan = _crypto_plan(corpus, store, decryption=False)
+    plan_decrypt = _crypto_plan(corpus, store, decryption=True)
 
     def floor_pass() -> None:
         for call in plan:
             call()
 
-    corpus_best = floor_best = float("inf")
+    def floor_decrypt_pass() -> None:
+        for call in plan_decrypt:
+            call()
+
+    best = [float("inf")] * 4
+    passes = (corpus_pass, floor_pass, corpus_decrypt_pass, floor_decrypt_pass)
     for rep in _reps(repetitions):
-        corpus_best = min(corpus_best, _best(1, corpus_pass))
-        floor_best = min(floor_best, _best(1, floor_pass))
+        # interleaved, so that noise on the machine hits every figure alike
+        for i, work in enumerate(passes):
+            best[i] = min(best[i], _best(1, work))
         if progress:
-            times = f"corpus {corpus_best:.4f} s, floor {floor_best:.4f} s"
+            times = f"corpus {best[0]:.4f} s, floor {best[1]:.4f} s"
             progress(f"repetition {rep}/{repetitions}: {times}")
-    return CodecBench(len(corpus), corpus_best, floor_best, repetitions)
+    return CodecBench(len(corpus), best[0], best[1], repetitions, best[2], best[3])
 
 
 def _reps(n: int) -> Iterator[int]:

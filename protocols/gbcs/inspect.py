@@ -151,8 +151,13 @@ def inspect_bytes(
     *,
     source: str = "",
     acbs: Sequence[Eui64] = DEFAULT_ACBS,
+    decrypt: bool = True,
 ) -> list[Inspection]:
     """Inspect every message in ``data`` (messages may follow one another directly).
+
+    With ``decrypt=False`` encrypted payloads are left alone (``decryption`` then reads
+    ``not checked``); the codec benchmark uses this to time exactly decode, verify and
+    re-encode.
 
     A malformed message ends the walk: its inspection carries the error with field path and
     byte offset (relative to that message's first byte), and no later bytes are guessed at.
@@ -169,22 +174,23 @@ def inspect_bytes(
             results.append(Inspection(where, len(rest), errors=[str(exc)], raw=rest))
             break
         consumed = len(rest) - len(located.rest)
-        results.append(_inspect_located(located, rest[:consumed], where, store, acbs))
+        results.append(_inspect_located(located, rest[:consumed], where, store, acbs, decrypt))
         rest = located.rest
     return results
 
 
-def _inspect_located(
+def _inspect_located(  # noqa: PLR0917 - private, called from one place
     located: Located,
     raw: bytes,
     source: str,
     store: KeyStore | None,
     acbs: Sequence[Eui64],
+    decrypt: bool,
 ) -> Inspection:
     message = located.message
     reencode = "identical" if message.encode() == raw else "differs"
     errors: list[str] = []
-    decryption: str = "not encrypted"
+    decryption: str = "not encrypted" if decrypt else "not checked"
     plaintexts: list[bytes] = []
     try:
         if store is None:
@@ -193,7 +199,8 @@ def _inspect_located(
         else:
             signature = secure.verify_signature(located, store)
             mac = secure.verify_mac(located, store, acbs)
-        decryption, plaintexts = decrypt_payload(located, store)
+        if decrypt:
+            decryption, plaintexts = decrypt_payload(located, store)
     except SmemuError as exc:  # a key of the wrong kind, say: report, do not crash
         signature = mac = Verdict.NO_KEY
         errors.append(f"security check failed: {exc}")

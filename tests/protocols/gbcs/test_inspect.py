@@ -62,3 +62,26 @@ def test_malformed_input_reports_field_and_offset() -> None:
     assert not result.ok
     assert "grouping_header.cra at byte 2" in result.errors[0]
     assert result.to_json()["message_code"] is None
+
+
+def test_the_corpus_exercises_every_decryption_key_rule(
+    rtds_dir: Path, rtds_keys: KeyStore
+) -> None:
+    """Encrypted payloads for the recipient, for a supplementary remote party (DCC-relayed),
+    and for an unknown remote party (URP, supplementary originator counter) all decrypt."""
+    seen: set[str] = set()
+    for path in sorted(rtds_dir.rglob("*_RESPONSE_GBCS.HEX")) + sorted(rtds_dir.rglob("*ALERT*")):
+        (blob,) = parse_message_text(path.read_text())
+        (result,) = inspect_bytes(blob, rtds_keys)
+        if result.decryption != "decrypted":
+            continue
+        inner = frame.signing_message(result.message) if result.message else None
+        assert inner is not None
+        oi = inner.header.other_information
+        if oi.supplementary_originator_counter is not None:
+            seen.add("urp")
+        elif oi.supplementary_remote_party_id is not None:
+            seen.add("relayed")
+        else:
+            seen.add("recipient")
+    assert seen == {"recipient", "relayed", "urp"}
