@@ -6,29 +6,22 @@ section 2): one byte below 0x80, else 0x80|k followed by k big-endian length byt
 
 from __future__ import annotations
 
-from smemu.errors import DecodeError, LocalProtocolError
+from smemu.errors import DecodeError
+from smemu.protocols.dlms.length import encode_length
+
+__all__ = ["decode_length", "encode_length", "expect_byte", "take"]
 
 _MAX_LENGTH_BYTES = 4
-
-
-def encode_length(n: int) -> bytes:
-    """Encode ``n`` in the shortest BER definite form (GBCS section 2: encoders use it)."""
-    if n < 0:
-        raise LocalProtocolError(f"a length cannot be negative, got {n}")
-    if n < 0x80:
-        return bytes((n,))
-    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    if len(body) > _MAX_LENGTH_BYTES:
-        raise LocalProtocolError(f"length {n} is too large to encode")
-    return bytes((0x80 | len(body),)) + body
 
 
 def decode_length(buf: bytes, pos: int, path: str) -> tuple[int, int]:
     """Read a BER length at ``pos``; return (length, position after it).
 
-    Raises :class:`DecodeError` naming ``path`` on a truncated or indefinite length. Lengths
-    that are not in shortest form are accepted (a re-encode then differs, which callers
-    report); a decoder that refused them would hide the finding from a test lab.
+    Raises :class:`DecodeError` naming ``path`` on a truncated or indefinite length. Unlike
+    the strict A-XDR reader (:mod:`smemu.protocols.dlms.length`), lengths that are not in
+    shortest form are accepted here: the outer frame is still identified and verified over
+    the bytes received, and the inspection reports "re-encode: differs", which tells a test
+    lab more than a bare rejection would. Encoding always uses the shortest form.
     """
     if pos >= len(buf):
         raise DecodeError("expected a length byte, got end of input", path=path, offset=pos)
