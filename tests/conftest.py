@@ -27,15 +27,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _shared_candidates(config: pytest.Config) -> list[Path]:
-    found: list[Path] = []
+    # An explicit location is authoritative: no silent fallback to ../shared.
     opt = config.getoption("--shared")
     if opt:
-        found.append(Path(opt))
+        return [Path(opt)]
     env = os.environ.get("SMEMU_SHARED")
     if env:
-        found.append(Path(env))
-    found.append(REPO.parent / "shared")
-    return found
+        return [Path(env)]
+    return [REPO.parent / "shared"]
 
 
 def find_shared(config: pytest.Config) -> Path | None:
@@ -79,20 +78,36 @@ def rtds_files(config: pytest.Config) -> list[Path]:
     return sorted((shared / "conformance" / "rtds-4.5.0").rglob("*.HEX"))
 
 
+_FAMILY_FIXTURES = {"rtds_file": None, "rtds_dlms_file": "dlms", "rtds_gbz_file": "gbz"}
+
+
+def _payload_family(path: Path) -> str:
+    from smemu.protocols.gbcs import frame
+    from smemu.protocols.gbcs.inspect import payload_family
+    from smemu.protocols.text import parse_message_text
+
+    message = frame.decode_exact(parse_message_text(path.read_text())[0])
+    inner = frame.signing_message(message)
+    return "none" if inner is None else payload_family(inner.payload)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    # A test that asks for `rtds_file` runs once per reference message; with no reference
-    # set it runs once and skips, saying where it looked (never a silent zero-test pass).
-    if "rtds_file" in metafunc.fixturenames:
+    # A test that asks for `rtds_file` runs once per reference message (`rtds_dlms_file`,
+    # `rtds_gbz_file`: once per message of that payload family); with no reference set it
+    # runs once and skips, saying where it looked (never a silent zero-test pass).
+    for name, family in _FAMILY_FIXTURES.items():
+        if name not in metafunc.fixturenames:
+            continue
         files = rtds_files(metafunc.config)
+        if family is not None:
+            files = [f for f in files if _payload_family(f) == family]
         if files:
             base = files[0].parents[1]
             ids = [str(f.relative_to(base)) for f in files]
-            metafunc.parametrize("rtds_file", files, ids=ids)
+            metafunc.parametrize(name, files, ids=ids)
         else:
-            metafunc.parametrize(
-                "rtds_file",
-                [pytest.param(None, marks=pytest.mark.skip(reason=_skip_message(metafunc.config)))],
-            )
+            skip = pytest.mark.skip(reason=_skip_message(metafunc.config))
+            metafunc.parametrize(name, [pytest.param(None, marks=skip)])
 
 
 @pytest.fixture
