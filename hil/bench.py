@@ -8,7 +8,7 @@ needs, in the same run, and reports their ratio (performance.md: ratios, never a
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -103,13 +103,10 @@ class CodecBench:
         }
 
 
-def _best(runs: int, work: Callable[[], object]) -> float:
-    best = float("inf")
-    for _ in range(runs):
-        start = time.perf_counter()
-        work()
-        best = min(best, time.perf_counter() - start)
-    return best
+def _seconds(work: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
 
 
 def bench_codec(
@@ -143,15 +140,11 @@ def bench_codec(
 
     best = [float("inf")] * 4
     passes = (corpus_pass, floor_pass, corpus_decrypt_pass, floor_decrypt_pass)
-    for rep in _reps(repetitions):
+    for rep in range(1, repetitions + 1):
         # interleaved, so that noise on the machine hits every figure alike
         for i, work in enumerate(passes):
-            best[i] = min(best[i], _best(1, work))
+            best[i] = min(best[i], _seconds(work))
         if progress:
             times = f"corpus {best[0]:.4f} s, floor {best[1]:.4f} s"
             progress(f"repetition {rep}/{repetitions}: {times}")
     return CodecBench(len(corpus), best[0], best[1], repetitions, best[2], best[3])
-
-
-def _reps(n: int) -> Iterator[int]:
-    return iter(range(1, n + 1))

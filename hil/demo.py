@@ -81,39 +81,43 @@ def _header(
     return GroupingHeader(cra, counter, originator, recipient, None, OtherInformation(code))
 
 
+def _invoke_id(counter: int) -> bytes:
+    """DLMS long-invoke-id-and-priority: 0x20 and the counter's low 24 bits (reference 7.2)."""
+    return (0x20000000 | (counter & 0xFFFFFF)).to_bytes(4, "big")
+
+
 def demo_messages(store: InMemoryKeyStore) -> list[DemoMessage]:
     """A short conversation: read the firmware version (ECS52), close the supply (ECS42).
 
     Payloads are the DLMS forms of gbcs-reference.md 5.1-5.3, written out as bytes until
     the typed payload builders exist.
     """
-    counter = 0x1000
-    invoke = (0x20000000 | (counter & 0xFFFFFF)).to_bytes(4, "big")
+    c52, c42 = 0x1000, 0x1001
     # ECS52: get 1/0-0:0.2.1.255 attribute 2 (firmware version); non-critical: MAC only
-    ecs52_req = b"\xd9" + invoke + b"\x00\x01\x01\x00\x01\x00\x00\x00\x02\x01\xff\x02\x01\x00"
-    ecs52_rsp = b"\xda" + invoke + b"\x00\x00\x01\x09\x04\x01\x02\x03\x04\x01\x01\x00"
+    ecs52_req = (
+        b"\xd9" + _invoke_id(c52) + bytes.fromhex("0001010001000000020 1ff020100".replace(" ", ""))
+    )
+    ecs52_rsp = (
+        b"\xda" + _invoke_id(c52) + bytes.fromhex("00000109040102030401 0100".replace(" ", ""))
+    )
     # ECS42: action 9/0-0:10.0.106.255 method 1, script 51 (close); critical: signed and MAC'd
     ecs42_req = (
-        b"\xd9" + invoke + b"\x00\x01\x03\x00\x09\x00\x00\x0a\x00\x6a\xff\x01\x01\x12\x00\x33"
+        b"\xd9"
+        + _invoke_id(c42)
+        + bytes.fromhex("0001030009 00000a006aff 01 01 120033".replace(" ", ""))
     )
-    ecs42_rsp = b"\xda" + invoke + b"\x00\x00\x01\x00\x01\x03\x00"
+    ecs42_rsp = b"\xda" + _invoke_id(c42) + bytes.fromhex("0000010001 0300".replace(" ", ""))
     command52 = GeneralSigningMessage(
-        _header(Cra.COMMAND, counter, SUPPLIER, ESME, 0x0059), ecs52_req, b""
+        _header(Cra.COMMAND, c52, SUPPLIER, ESME, 0x0059), ecs52_req, b""
     )
     reply52 = GeneralSigningMessage(
-        _header(Cra.RESPONSE, counter, ESME, SUPPLIER, 0x0059), ecs52_rsp, b""
+        _header(Cra.RESPONSE, c52, ESME, SUPPLIER, 0x0059), ecs52_rsp, b""
     )
-    counter42 = counter + 1
-    invoke42 = (0x20000000 | counter42).to_bytes(4, "big")
     command42 = GeneralSigningMessage(
-        _header(Cra.COMMAND, counter42, SUPPLIER, ESME, 0x004F),
-        ecs42_req.replace(invoke, invoke42),
-        None,
+        _header(Cra.COMMAND, c42, SUPPLIER, ESME, 0x004F), ecs42_req, None
     )
     reply42 = GeneralSigningMessage(
-        _header(Cra.RESPONSE, counter42, ESME, SUPPLIER, 0x004F),
-        ecs42_rsp.replace(invoke, invoke42),
-        None,
+        _header(Cra.RESPONSE, c42, ESME, SUPPLIER, 0x004F), ecs42_rsp, None
     )
     return [
         DemoMessage(

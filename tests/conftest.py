@@ -83,7 +83,7 @@ _FAMILY_FIXTURES = {"rtds_file": None, "rtds_dlms_file": "dlms", "rtds_gbz_file"
 
 def _payload_family(path: Path) -> str:
     from smemu.protocols.gbcs import frame
-    from smemu.protocols.gbcs.inspect import payload_family
+    from smemu.protocols.gbcs.frame import payload_family
     from smemu.protocols.text import parse_message_text
 
     message = frame.decode_exact(parse_message_text(path.read_text())[0])

@@ -13,7 +13,12 @@ from typing import Final
 
 from smemu.errors import DecodeError
 from smemu.protocols.dlms import apdu, protection
-from smemu.protocols.gbcs.frame import GeneralSigningMessage, Located, signing_message
+from smemu.protocols.gbcs.frame import (
+    GeneralSigningMessage,
+    Located,
+    payload_family,
+    signing_message,
+)
 from smemu.protocols.gbcs.types import Cra
 from smemu.protocols.security import gcm, kdf
 from smemu.protocols.security.keystore import KeyStore
@@ -29,9 +34,10 @@ def ciphered_blocks(message: GeneralSigningMessage) -> list[bytes]:
     payload = message.payload
     if _BLOCK_HEADER not in payload:
         return []
-    if payload[:1] in (b"\xd9", b"\xda", b"\x0f"):
+    family = payload_family(payload)
+    if family == "dlms":
         return [b.block for b in protection.find_blocks(apdu.decode_exact(payload))]
-    if payload[:2] == b"\x01\x09":
+    if family == "gbz":
         decoded = gbz.decode_exact(payload, alert=message.header.cra is Cra.ALERT)
         blocks = []
         for index in gbz.encrypted_components(decoded):

@@ -28,6 +28,15 @@ SECURITY_CONTROL_AUTHENTICATED: Final = 0x11
 #: The five empty octet strings (transaction id, system titles, date-time, other information)
 #: and the absent key-info of the MAC header; also the tail of the MAC's AAD prefix.
 _MAC_HEADER_EMPTY: Final = b"\x00\x00\x00\x00\x00\x00"
+#: Names of those six elements, for error paths.
+_MAC_HEADER_FIELDS: Final = (
+    "transaction_id",
+    "originator_system_title",
+    "recipient_system_title",
+    "date_time",
+    "other_information",
+    "key_info",
+)
 _MAX_U64: Final = (1 << 64) - 1
 
 
@@ -515,19 +524,11 @@ def _decode_general_signing(
 
 def _decode_mac_protected(buf: bytes, pos: int) -> tuple[Located, int]:
     p = "mac_header"
-    names = (
-        "transaction_id",
-        "originator_system_title",
-        "recipient_system_title",
-        "date_time",
-        "other_information",
-        "key_info",
-    )
     if buf[pos + 1 : pos + 7] == _MAC_HEADER_EMPTY:
         pos += 7
     else:
         pos = expect_byte(buf, pos, GENERAL_CIPHERING, p, "general-ciphering tag")
-        for name in names:
+        for name in _MAC_HEADER_FIELDS:
             pos = expect_byte(buf, pos, 0x00, f"{p}.{name}", "empty in a GBCS MAC header")
     length, pos = decode_length(buf, pos, _CIPHERED_PATH)
     end = pos + length
@@ -665,6 +666,15 @@ def decode_exact(data: bytes) -> GbcsMessage:
 def encode(message: GbcsMessage) -> bytes:
     """Encode any outer GBCS structure (shortest-form lengths, GBCS section 2)."""
     return message.encode()
+
+
+def payload_family(payload: bytes) -> str:
+    """``dlms``, ``gbz`` or ``asn1`` by the first payload bytes (gbcs-reference.md 7.1)."""
+    if payload[:1] in (b"\xd9", b"\xda", b"\x0f"):
+        return "dlms"
+    if payload[:2] == b"\x01\x09":
+        return "gbz"
+    return "asn1"
 
 
 def signing_message(message: GbcsMessage) -> GeneralSigningMessage | None:

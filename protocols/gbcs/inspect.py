@@ -20,20 +20,12 @@ from smemu.protocols.gbcs.frame import (
     GeneralSigningMessage,
     Located,
     MacProtectedMessage,
+    payload_family,
 )
 from smemu.protocols.gbcs.message_codes import lookup
 from smemu.protocols.gbcs.secure import DEFAULT_ACBS, Verdict
 from smemu.protocols.gbcs.types import Eui64
 from smemu.protocols.security.keystore import KeyStore
-
-
-def payload_family(payload: bytes) -> str:
-    """``dlms``, ``gbz`` or ``asn1`` by the first payload bytes (gbcs-reference.md 7.1)."""
-    if payload[:1] in (b"\xd9", b"\xda", b"\x0f"):
-        return "dlms"
-    if payload[:2] == b"\x01\x09":
-        return "gbz"
-    return "asn1"
 
 
 def _frame_kind(message: GbcsMessage) -> str:
@@ -57,7 +49,6 @@ class Inspection:
     plaintexts: list[bytes] = field(default_factory=list)
     reencode: str = "differs"
     errors: list[str] = field(default_factory=list)
-    raw: bytes = b""
 
     @property
     def ok(self) -> bool:
@@ -171,7 +162,7 @@ def inspect_bytes(
         try:
             located = frame.locate(rest)
         except DecodeError as exc:
-            results.append(Inspection(where, len(rest), errors=[str(exc)], raw=rest))
+            results.append(Inspection(where, len(rest), errors=[str(exc)]))
             break
         consumed = len(rest) - len(located.rest)
         results.append(_inspect_located(located, rest[:consumed], where, store, acbs, decrypt))
@@ -205,7 +196,7 @@ def _inspect_located(  # noqa: PLR0917 - private, called from one place
         signature = mac = Verdict.NO_KEY
         errors.append(f"security check failed: {exc}")
     return Inspection(
-        source, len(raw), message, signature, mac, decryption, plaintexts, reencode, errors, raw
+        source, len(raw), message, signature, mac, decryption, plaintexts, reencode, errors
     )
 
 

@@ -20,6 +20,7 @@ from typing import Final
 
 from smemu.errors import SecurityError
 from smemu.protocols.gbcs.frame import (
+    SECURITY_CONTROL_AUTHENTICATED,
     GbtBlockMessage,
     GeneralSigningMessage,
     Located,
@@ -146,7 +147,7 @@ def protect(
     for pair in candidates:
         key = mac_key(store, pair, inner)
         if key is not None:
-            aad = mac_aad(0x11, inner.encode())
+            aad = mac_aad(SECURITY_CONTROL_AUTHENTICATED, inner.encode())
             return MacProtectedMessage(inner, gcm.gmac(key, inner.header.originator, aad))
     names = ", ".join(f"{a} with {b}" for a, b in candidates)
     raise SecurityError(f"no key agreement pair available to MAC this message (tried {names})")
