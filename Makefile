@@ -25,11 +25,13 @@ lint: $(STAMP)
 
 # mypy cannot follow setuptools' editable-install finder, so it reads the package through a
 # link tree that mirrors the installed layout (smemu/<role> -> <role>/).
+# TC names the link tree, so that several checks can run side by side (make typecheck TC=.tc-a).
+TC ?= .typecheck
 typecheck: $(STAMP)
-	rm -rf .typecheck && mkdir -p .typecheck/smemu
-	for f in src/smemu/*; do ln -s ../../$$f .typecheck/smemu/; done
-	for d in $(ROLES); do if [ -f $$d/__init__.py ]; then ln -s ../../$$d .typecheck/smemu/$$d; fi; done
-	$(BIN)/mypy -p smemu
+	rm -rf $(TC) && mkdir -p $(TC)/smemu
+	for f in src/smemu/*; do ln -s ../../$$f $(TC)/smemu/; done
+	for d in $(ROLES); do if [ -f $$d/__init__.py ]; then ln -s ../../$$d $(TC)/smemu/$$d; fi; done
+	MYPYPATH=$(TC) $(BIN)/mypy --cache-dir $(TC)/.mypy_cache -p smemu
 
 pytest: $(STAMP)
 	$(BIN)/pytest

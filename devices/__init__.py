@@ -1,0 +1,1 @@
+"""Composition: a Device is a firmware Machine with ports, clock and storage, on asyncio."""

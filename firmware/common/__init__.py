@@ -1,0 +1,1 @@
+"""Machinery shared by every device machine: the Machine base, security checks, logs, alerts."""

@@ -1,0 +1,1 @@
+"""The register engine: tariff, prepayment, logs and load-control timing."""

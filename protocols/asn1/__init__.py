@@ -1,0 +1,1 @@
+"""DER payloads: security credentials, join / unjoin, firmware and device logs."""
