@@ -17,6 +17,7 @@ from smemu import __version__
 #: subcommand name -> "module:attribute" of its click command. Keep it sorted.
 COMMANDS: dict[str, str] = {
     "bench": "smemu.tools.bench:bench_group",
+    "capture": "smemu.tools.capture:capture_command",
     "decode": "smemu.tools.decode:decode_command",
     "demo": "smemu.tools.demo:demo_command",
 }
