@@ -74,7 +74,7 @@ def decode_command(
             continue
         for number, blob in enumerate(blobs, start=1):
             label = source if len(blobs) == 1 else f"{source}[{number}]"
-            results.extend(inspect_bytes(blob, store, source=label, acbs=acb_list))
+            results.extend(inspect_bytes(blob, store, source=label, acbs=acb_list, typed=True))
     out: TextIO = sys.stdout
     if fmt == "json":
         json.dump([r.to_json() for r in results], out, indent=1)

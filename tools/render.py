@@ -64,5 +64,49 @@ def render_tree(result: Inspection) -> str:
         rows.append((f"plaintext {number}", _hex_preview(plain)))
     rows.append(("re-encode", data["reencode"]))
     rows.extend(("error", e) for e in result.errors)
+    info = data.get("use_case_info")
+    if info:
+        who = ", ".join(info["roles"]) if info["roles"] is not None else "see GBCS"
+        devices = ", ".join(info["devices"]) or "-"
+        rows.insert(
+            0,
+            ("use case", f"{info['kind']}, {info['criticality'] or '?'}; devices {devices}; "
+             f"senders {who or '-'}"),
+        )  # fmt: skip
     lines.extend(f"  {name:<12} {value}" for name, value in rows)
+    if data.get("payload") is not None:
+        lines.append(f"  typed payload  (undecoded bytes: {data['undecoded_bytes']})")
+        lines.extend(_tree(data["payload"], "    "))
     return "\n".join(lines) + "\n"
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, str) and len(value) > 96:
+        return value[:96] + f"... ({len(value)} chars)"
+    return "null" if value is None else str(value)
+
+
+def _tree(value: Any, indent: str, limit: int = 400) -> list[str]:
+    """An indented view of a JSON tree: scalar leaves inline, long lists cut at ``limit``."""
+    lines: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, (dict, list)) and item:
+                lines.append(f"{indent}{key}:")
+                lines.extend(_tree(item, indent + "  ", limit))
+            else:
+                lines.append(f"{indent}{key}: {_scalar(item if item != [] else '[]')}")
+    elif isinstance(value, list):
+        if all(not isinstance(v, (dict, list)) for v in value) and len(value) <= 16:
+            return [f"{indent}[{', '.join(_scalar(v) for v in value)}]"]
+        for number, item in enumerate(value[:limit]):
+            if isinstance(item, (dict, list)):
+                lines.append(f"{indent}- [{number}]")
+                lines.extend(_tree(item, indent + "  ", limit))
+            else:
+                lines.append(f"{indent}- {_scalar(item)}")
+        if len(value) > limit:
+            lines.append(f"{indent}... {len(value) - limit} more")
+    else:
+        lines.append(f"{indent}{_scalar(value)}")
+    return lines

@@ -23,8 +23,10 @@ from smemu.protocols.gbcs.frame import (
     payload_family,
 )
 from smemu.protocols.gbcs.message_codes import lookup
+from smemu.protocols.gbcs.payload import TypedPayload, decode_payload
 from smemu.protocols.gbcs.secure import DEFAULT_ACBS, Verdict
 from smemu.protocols.gbcs.types import Eui64
+from smemu.protocols.gbcs.use_cases import UseCase, by_message_code
 from smemu.protocols.security.keystore import KeyStore
 
 
@@ -49,6 +51,9 @@ class Inspection:
     plaintexts: list[bytes] = field(default_factory=list)
     reencode: str = "differs"
     errors: list[str] = field(default_factory=list)
+    #: The typed payload (from the decrypted payload where decrypted); ``None`` when typed
+    #: decoding was not asked for (``inspect_bytes(typed=False)``) or failed.
+    payload: TypedPayload | None = None
 
     @property
     def ok(self) -> bool:
@@ -95,6 +100,10 @@ class Inspection:
             reencode=self.reencode,
             errors=self.errors,
         )
+        registered = by_message_code(code)
+        out["use_case_info"] = None if registered is None else use_case_json(registered)
+        out["payload"] = None if self.payload is None else self.payload.to_json()
+        out["undecoded_bytes"] = None if self.payload is None else self.payload.undecoded_bytes
         inner = frame.signing_message(message)
         if inner is not None:
             oi = inner.header.other_information
@@ -132,6 +141,31 @@ class Inspection:
         return out
 
 
+def use_case_json(use_case: UseCase) -> dict[str, Any]:
+    """The registry entry of a use case as JSON (the ``use_case_info`` object)."""
+    security = use_case.security
+    return {
+        "id": use_case.id,
+        "name": use_case.name,
+        "kind": use_case.kind.value,
+        "message_type": use_case.message_type,
+        "criticality": None if use_case.criticality is None else use_case.criticality.value,
+        "security": None
+        if security is None
+        else {
+            "signed": security.signed,
+            "mac": security.mac,
+            "response_signed": security.response_signed,
+            "response_mac": security.response_mac,
+            "encrypted": security.encrypted,
+        },
+        "devices": [d.value for d in use_case.devices],
+        "roles": None if use_case.roles is None else [r.value for r in use_case.roles],
+        "future_dated": use_case.future_dated,
+        "families": [f.value for f in use_case.families],
+    }
+
+
 def _eui_or_none(eui: Eui64 | None) -> str | None:
     return None if eui is None else str(eui)
 
@@ -143,12 +177,14 @@ def inspect_bytes(
     source: str = "",
     acbs: Sequence[Eui64] = DEFAULT_ACBS,
     decrypt: bool = True,
+    typed: bool = False,
 ) -> list[Inspection]:
     """Inspect every message in ``data`` (messages may follow one another directly).
 
     With ``decrypt=False`` encrypted payloads are left alone (``decryption`` then reads
     ``not checked``); the codec benchmark uses this to time exactly decode, verify and
-    re-encode.
+    re-encode. With ``typed=True`` the payload is also decoded into its family's typed
+    payload (:attr:`Inspection.payload`; ``smemu decode`` asks for it, the benchmark not).
 
     A malformed message ends the walk: its inspection carries the error with field path and
     byte offset (relative to that message's first byte), and no later bytes are guessed at.
@@ -165,7 +201,10 @@ def inspect_bytes(
             results.append(Inspection(where, len(rest), errors=[str(exc)]))
             break
         consumed = len(rest) - len(located.rest)
-        results.append(_inspect_located(located, rest[:consumed], where, store, acbs, decrypt))
+        result = _inspect_located(located, rest[:consumed], where, store, acbs, decrypt)
+        if typed:
+            _add_typed_payload(result)
+        results.append(result)
         rest = located.rest
     return results
 
@@ -198,6 +237,23 @@ def _inspect_located(  # noqa: PLR0917 - private, called from one place
     return Inspection(
         source, len(raw), message, signature, mac, decryption, plaintexts, reencode, errors
     )
+
+
+def _add_typed_payload(result: Inspection) -> None:
+    message = result.message
+    inner = None if message is None else frame.signing_message(message)
+    if inner is None:
+        return
+    header = inner.header
+    try:
+        result.payload = decode_payload(
+            inner.payload,
+            message_code=header.message_code,
+            cra=header.cra,
+            plaintexts=result.plaintexts,
+        )
+    except DecodeError as exc:
+        result.errors.append(f"payload: {exc}")
 
 
 def _unchecked(located: Located, *, signature: bool) -> str:

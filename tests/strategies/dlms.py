@@ -195,3 +195,53 @@ protection_parameters = st.builds(
         )
     ),
 )
+
+
+# ------------------------------------------------------------------ typed COSEM views
+
+from smemu.protocols.dlms import cosem  # noqa: E402 - views section of this module
+
+i8 = st.integers(-128, 127)
+names = st.one_of(st.binary(min_size=1, max_size=1), st.binary(min_size=2, max_size=12))
+date_time_octets = st.binary(min_size=12, max_size=12)
+
+season_profiles = st.builds(cosem.SeasonProfile, names, date_time_octets, names)
+week_profiles = st.builds(
+    cosem.WeekProfile, names, st.tuples(u8, u8, u8, u8, u8, u8, u8)
+)
+day_actions = st.builds(
+    cosem.DayScheduleAction,
+    st.binary(min_size=4, max_size=4),
+    instance_ids,
+    u16,
+)
+day_profiles = st.builds(cosem.DayProfile, u8, st.lists(day_actions, max_size=6).map(tuple))
+special_days = st.builds(cosem.SpecialDay, u16, st.binary(min_size=5, max_size=5), u8)
+scaler_units = st.builds(cosem.ScalerUnit, i8, u8)
+charge_entries = st.builds(
+    cosem.ChargeTableEntry, st.binary(max_size=2), st.integers(-(2**15), 2**15 - 1)
+)
+unit_charges = st.builds(
+    cosem.UnitCharge,
+    i8,
+    i8,
+    u16,
+    instance_ids,
+    i8,
+    st.lists(charge_entries, max_size=10).map(tuple),
+)
+capture_objects = st.builds(cosem.CaptureObject, u16, instance_ids, i8, u16)
+
+#: (view name in smemu.protocols.dlms.views, strategy of its typed value)
+typed_views = st.one_of(
+    st.tuples(st.just("season_profiles"), st.lists(season_profiles, max_size=4).map(tuple)),
+    st.tuples(st.just("week_profiles"), st.lists(week_profiles, max_size=4).map(tuple)),
+    st.tuples(st.just("day_profiles"), st.lists(day_profiles, max_size=4).map(tuple)),
+    st.tuples(st.just("special_days"), st.lists(special_days, max_size=6).map(tuple)),
+    st.tuples(st.just("scaler_unit"), scaler_units),
+    st.tuples(st.just("unit_charge"), unit_charges),
+    st.tuples(st.just("capture_objects"), st.lists(capture_objects, max_size=4).map(tuple)),
+    st.tuples(st.just("date_time"), date_time_octets),
+    st.tuples(st.just("thresholds"), st.lists(u32, max_size=3).map(tuple)),
+    st.tuples(st.just("control_state"), u8),
+)

@@ -58,6 +58,35 @@ def test_json_contract(demo: tuple[Path, list[bytes]], tmp_path: Path) -> None:
     assert isinstance(first["counter"], int)
 
 
+def test_json_has_the_use_case_and_the_typed_payload(
+    demo: tuple[Path, list[bytes]], tmp_path: Path
+) -> None:
+    keys, messages = demo
+    file = tmp_path / "ecs42.hex"
+    file.write_text(messages[2].hex())
+    code, out = _run("decode", "--format", "json", "--keystore", str(keys), str(file))
+    assert code == 0, out
+    (item,) = json.loads(out)
+    info = item["use_case_info"]
+    assert info["id"] == "ECS42" and info["criticality"] == "critical"
+    assert info["security"]["signed"] and info["devices"] == ["ESME"]
+    assert item["undecoded_bytes"] == 0
+    payload = item["payload"]
+    assert payload["family"] == "dlms" and payload["apdu"] == "access-request"
+    (action,) = payload["items"]
+    assert (action["access"], action["class_id"]) == ("action", 9)
+    assert action["obis"] == "0-0:10.0.106.255"
+
+
+def test_tree_shows_the_typed_payload(demo: tuple[Path, list[bytes]]) -> None:
+    keys, messages = demo
+    code, out = _run("decode", "--keystore", str(keys), "-", stdin=messages[2].hex())
+    assert code == 0, out
+    assert "typed payload  (undecoded bytes: 0)" in out
+    assert "obis: 0-0:10.0.106.255" in out
+    assert "use case     command, critical; devices ESME" in out
+
+
 def test_without_keystore_security_reports_no_key(demo: tuple[Path, list[bytes]]) -> None:
     _, messages = demo
     code, out = _run("decode", "--format", "json", "-", stdin=messages[2].hex())

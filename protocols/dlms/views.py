@@ -1,0 +1,419 @@
+"""Typed DLMS payloads of GBCS: each object access with its value read through a typed view.
+
+Layer: protocols (sans-IO). :data:`VIEWS` is the one literal table saying which typed view
+(:mod:`smemu.protocols.dlms.cosem`) reads which (class id, attribute / method); :data:`OBIS_VIEWS`
+refines it for single objects (gbcs-reference.md 7.5, 10.1). :class:`DlmsPayload` is the
+top-level typed payload (``TypedPayload`` of :mod:`smemu.protocols.gbcs.payload`): it keeps the
+decoded APDU, so :meth:`DlmsPayload.encode` is byte-identical, and adds the typed items.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Final
+
+from smemu.protocols.dlms import apdu, axdr, protection
+from smemu.protocols.dlms.apdu import (
+    AccessRequestAction,
+    AccessRequestGet,
+    AccessRequestMessage,
+    AccessRequestSet,
+    AccessResponseMessage,
+    ActionResult,
+    DataAccessResult,
+    DataNotificationMessage,
+    DlmsMessage,
+    format_obis,
+)
+from smemu.protocols.dlms.cosem import (
+    CaptureObject,
+    DayProfile,
+    ScalerUnit,
+    SeasonProfile,
+    SpecialDay,
+    UnitCharge,
+    ViewMismatchError,
+    WeekProfile,
+    _array,
+    _int,
+    _items,
+    _octets,
+    format_date_time,
+    render,
+)
+from smemu.protocols.dlms.data import (
+    Array,
+    Data,
+    DoubleLongUnsigned,
+    Enum,
+    LongUnsigned,
+    NullData,
+    OctetString,
+    Structure,
+)
+
+__all__ = ["OBIS_VIEWS", "VIEWS", "DlmsItem", "DlmsPayload", "ViewSpec", "build", "read"]
+
+
+@dataclass(frozen=True, slots=True)
+class ViewSpec:
+    """How one kind of value is read from Data, rendered, and built back."""
+
+    name: str  #: the view's name, shown in the JSON tree
+    parse: Callable[[Data], Any]  #: Data -> typed value (raises ViewMismatchError)
+    show: Callable[[Any], Any]  #: typed value -> JSON
+    build: Callable[[Any], Data]  #: typed value -> Data
+
+
+def _list(cls: Any) -> tuple[Callable[[Data], Any], Callable[[Any], Any], Callable[[Any], Data]]:
+    return (
+        lambda d: tuple(cls.from_data(v) for v in _array(d, cls.__name__)),
+        lambda xs: [x.to_json() for x in xs],
+        lambda xs: Array(tuple(x.to_data() for x in xs)),
+    )
+
+
+def _one(cls: Any) -> tuple[Callable[[Data], Any], Callable[[Any], Any], Callable[[Any], Data]]:
+    return cls.from_data, lambda x: x.to_json(), lambda x: x.to_data()
+
+
+def _date_time(d: Data) -> bytes:
+    return _octets(d, "date_time", 12)
+
+
+def _thresholds(d: Data) -> tuple[int, ...]:
+    return tuple(_int(v, DoubleLongUnsigned, "threshold") for v in _array(d, "thresholds"))
+
+
+def _control_state(d: Data) -> int:
+    return _int(d, Enum, "control_state")
+
+
+_CONTROL_STATES: Final = {0: "disconnected", 1: "connected", 2: "ready_for_reconnection"}
+
+
+def _range(d: Data) -> tuple[CaptureObject, int, int, tuple[Data, ...]]:
+    restricting, start, end, selected = _items(d, 4, "range_descriptor")
+    return (
+        CaptureObject.from_data(restricting),
+        _int(start, DoubleLongUnsigned, "from_value"),
+        _int(end, DoubleLongUnsigned, "to_value"),
+        _array(selected, "selected_values"),
+    )
+
+
+def _range_json(r: tuple[CaptureObject, int, int, tuple[Data, ...]]) -> Any:
+    return {
+        "restricting_object": r[0].to_json(),
+        "from": _utc_seconds(r[1]),
+        "to": _utc_seconds(r[2]),
+        "selected_values": [render(v) for v in r[3]],
+    }
+
+
+_EPOCH: Final = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+
+
+def _utc_seconds(seconds: int) -> str:
+    """GBCS instants as seconds since 2000-01-01T00:00:00Z (gbcs-reference.md 7.4)."""
+    return (_EPOCH + datetime.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _protected(d: Data) -> tuple[tuple[protection.ProtectionParameters, ...], bytes]:
+    params, block = _items(d, 2, "protected_data")
+    parsed = [protection.ProtectionParameters.from_data(p) for p in _array(params, "params")]
+    if not parsed or any(p is None for p in parsed):
+        raise ViewMismatchError("expected protection parameters", path="protection_parameters")
+    return tuple(p for p in parsed if p is not None), _octets(block, "ciphered_block")
+
+
+def _protected_json(v: tuple[tuple[protection.ProtectionParameters, ...], bytes]) -> Any:
+    return {
+        "protection": [
+            {
+                "type": p.protection_type,
+                "transaction_id": p.transaction_id.hex(),
+                "originator": _eui(p.originator),
+                "recipient": _eui(p.recipient),
+            }
+            for p in v[0]
+        ],
+        "ciphered_bytes": len(v[1]),
+    }
+
+
+def _eui(raw: bytes) -> str:
+    return "-".join(f"{b:02X}" for b in raw)
+
+
+_SPECS: Final[dict[str, ViewSpec]] = {
+    "season_profiles": ViewSpec("season_profiles", *_list(SeasonProfile)),
+    "week_profiles": ViewSpec("week_profiles", *_list(WeekProfile)),
+    "day_profiles": ViewSpec("day_profiles", *_list(DayProfile)),
+    "special_days": ViewSpec("special_days", *_list(SpecialDay)),
+    "unit_charge": ViewSpec("unit_charge", *_one(UnitCharge)),
+    "scaler_unit": ViewSpec("scaler_unit", *_one(ScalerUnit)),
+    "capture_objects": ViewSpec("capture_objects", *_list(CaptureObject)),
+    "date_time": ViewSpec("date_time", _date_time, format_date_time, OctetString),
+    "thresholds": ViewSpec(
+        "thresholds",
+        _thresholds,
+        lambda xs: ["unused" if x == 0xFFFFFFFF else x for x in xs],
+        lambda xs: Array(tuple(DoubleLongUnsigned(x) for x in xs)),
+    ),
+    "control_state": ViewSpec(
+        "control_state",
+        _control_state,
+        lambda x: _CONTROL_STATES.get(x, f"state {x}"),
+        Enum,
+    ),
+    "range_descriptor": ViewSpec(
+        "range_descriptor",
+        _range,
+        _range_json,
+        lambda r: Structure(
+            (r[0].to_data(), DoubleLongUnsigned(r[1]), DoubleLongUnsigned(r[2]), Array(r[3]))
+        ),
+    ),
+    "protected_data": ViewSpec(
+        "protected_data",
+        _protected,
+        _protected_json,
+        lambda v: Structure(
+            (Array(tuple(p.to_data() for p in v[0])), OctetString(v[1]))
+        ),
+    ),
+}
+
+#: (class id, "attribute" / "method", index) -> view name. Blue Book interface classes.
+VIEWS: Final[Mapping[tuple[int, str, int], str]] = {
+    (3, "attribute", 3): "scaler_unit",  # Register scaler_unit
+    (4, "attribute", 3): "scaler_unit",  # Extended register scaler_unit
+    (4, "attribute", 5): "date_time",  # Extended register capture_time
+    (7, "attribute", 3): "capture_objects",  # Profile generic capture_objects
+    (8, "attribute", 2): "date_time",  # Clock time
+    (11, "attribute", 2): "special_days",  # Special days table entries
+    (20, "attribute", 3): "season_profiles",  # Activity calendar, active
+    (20, "attribute", 4): "week_profiles",
+    (20, "attribute", 5): "day_profiles",
+    (20, "attribute", 7): "season_profiles",  # passive
+    (20, "attribute", 8): "week_profiles",
+    (20, "attribute", 9): "day_profiles",
+    (20, "attribute", 10): "date_time",  # activate_passive_calendar_time
+    (21, "attribute", 2): "thresholds",  # Register monitor thresholds
+    (70, "attribute", 3): "control_state",  # Disconnect control
+    (113, "attribute", 5): "unit_charge",  # Charge unit_charge_active
+    (113, "attribute", 6): "unit_charge",  # unit_charge_passive
+    (113, "attribute", 7): "date_time",  # unit_charge_activation_time
+    (9000, "attribute", 6): "date_time",  # GBCS extended data: activate_passive_value_time
+    (30, "method", 1): "protected_data",  # Data protection get_protected_attributes (reply)
+}
+
+#: (class id, OBIS, "attribute" / "method", index) -> view name, for single GBCS objects.
+OBIS_VIEWS: Final[Mapping[tuple[int, bytes, str, int], str]] = {
+    (1, bytes((0, 0, 94, 44, 3, 2)), "attribute", 2): "date_time",  # ECS12 change of tenancy
+}
+
+
+def read(spec_name: str, value: Data) -> Any:
+    """Read ``value`` through the view ``spec_name``.
+
+    :raises ViewMismatchError: ``value`` has another shape.
+    """
+    return _SPECS[spec_name].parse(value)
+
+
+def build(spec_name: str, typed: Any) -> Data:
+    """Build the Data of a typed value (the reverse of :func:`read`)."""
+    return _SPECS[spec_name].build(typed)
+
+
+def _view_name(class_id: int, obis: bytes, kind: str, index: int) -> str | None:
+    return OBIS_VIEWS.get((class_id, obis, kind, index)) or VIEWS.get((class_id, kind, index))
+
+
+@dataclass(frozen=True, slots=True)
+class DlmsItem:
+    """One object access of a DLMS payload with its value, typed where a view applies."""
+
+    access: str  #: get / set / action / get-with-selection / set-with-selection / result / body
+    class_id: int | None  #: COSEM interface class (None where the APDU does not say)
+    obis: bytes | None  #: logical name
+    index: int | None  #: attribute or method id
+    value: Data  #: the value as decoded
+    view: str | None = None  #: the view that typed ``value`` (None: generic A-XDR rendering)
+    typed: Any = None  #: the typed value
+    selection: Any = None  #: the typed access selection (range descriptor) where present
+    result: int | None = None  #: Data-Access-Result / Action-Result of a response
+    plaintext: Data | None = None  #: the decrypted protected data, where decrypted
+
+    def to_json(self) -> Any:
+        out: dict[str, Any] = {"access": self.access}
+        if self.class_id is not None and self.obis is not None:
+            out.update(class_id=self.class_id, obis=format_obis(self.obis), index=self.index)
+        if self.result is not None:
+            out["result"] = _result_name(self.access, self.result)
+        if self.selection is not None:
+            out["selection"] = _range_json(self.selection)
+        if self.view is not None:
+            out["view"] = self.view
+            out["value"] = _SPECS[self.view].show(self.typed)
+        else:
+            out["value"] = render(self.value)
+        if self.plaintext is not None:
+            out["plaintext"] = render(self.plaintext)
+        return out
+
+
+def _result_name(access: str, result: int) -> str:
+    enum_type = ActionResult if access == "action-result" else DataAccessResult
+    try:
+        return enum_type(result).name.lower().replace("_", "-")
+    except ValueError:
+        return str(result)
+
+
+def _typed(item: DlmsItem) -> tuple[DlmsItem, int]:
+    """Apply the item's view; on a shape mismatch keep it generic and count its bytes."""
+    if item.class_id is None or item.obis is None or item.index is None:
+        return item, 0
+    kind = "method" if item.access in ("action",) else "attribute"
+    name = _view_name(item.class_id, item.obis, kind, item.index)
+    if name is None:
+        return item, 0
+    if item.access == "action" and name == "protected_data":
+        return item, 0  # the command carries the request structure, not protected data
+    try:
+        typed = _SPECS[name].parse(item.value)
+    except ViewMismatchError:
+        if item.access in ("get", "get-with-selection") and _is_null(item.value):
+            return item, 0
+        return item, len(axdr.encode(item.value))
+    if _SPECS[name].build(typed) != item.value:
+        return item, len(axdr.encode(item.value))
+    return _replace(item, view=name, typed=typed), 0
+
+
+def _is_null(value: Data) -> bool:
+    return isinstance(value, NullData)
+
+
+def _replace(item: DlmsItem, **changes: Any) -> DlmsItem:
+    return dataclasses.replace(item, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class DlmsPayload:
+    """A GBCS DLMS payload with typed items (access-request, access-response, data-notification).
+
+    ``undecoded_bytes`` counts ciphered bytes left encrypted (no plaintext given) and values
+    a view expected but could not read.
+    """
+
+    family: ClassVar[str] = "dlms"
+    message: DlmsMessage  #: the decoded APDU (re-encodes byte-identically)
+    items: tuple[DlmsItem, ...]  #: object accesses with typed values
+    undecoded_bytes: int  #: payload bytes not decoded into typed fields
+    alert_code: int | None = None  #: data-notification: the GBCS alert code
+    alert_time: bytes | None = None  #: data-notification: the 12 timestamp octets
+
+    @classmethod
+    def decode(cls, payload: bytes, plaintexts: Sequence[bytes] = ()) -> DlmsPayload:
+        """Decode a DLMS payload; ``plaintexts`` are its decrypted blocks, in wire order.
+
+        :raises DecodeError: the payload (or a plaintext) is malformed.
+        """
+        return cls.from_message(apdu.decode_exact(payload), plaintexts)
+
+    @classmethod
+    def from_message(cls, message: DlmsMessage, plaintexts: Sequence[bytes] = ()) -> DlmsPayload:
+        """Type an already decoded APDU."""
+        items = _items_of(message)
+        undecoded = 0
+        typed_items: list[DlmsItem] = []
+        for item in items:
+            typed, missed = _typed(item)
+            typed_items.append(typed)
+            undecoded += missed
+        blocks = protection.find_blocks(message)
+        decoded = [protection.decode_plaintext(p) for p in plaintexts]
+        for number, block in enumerate(blocks):
+            if number < len(decoded):
+                where = block.location[0]
+                if where < len(typed_items) and typed_items[where].plaintext is None:
+                    typed_items[where] = _replace(typed_items[where], plaintext=decoded[number])
+            else:
+                undecoded += len(block.block)
+        code = stamp = None
+        if isinstance(message, DataNotificationMessage):
+            code, stamp = _alert_head(message.body)
+        return cls(message, tuple(typed_items), undecoded, code, stamp)
+
+    def encode(self) -> bytes:
+        """The payload bytes (byte-identical to the decoded input)."""
+        return apdu.encode(self.message)
+
+    def to_json(self) -> Any:
+        kind = {
+            AccessRequestMessage: "access-request",
+            AccessResponseMessage: "access-response",
+            DataNotificationMessage: "data-notification",
+        }[type(self.message)]
+        out: dict[str, Any] = {"family": "dlms", "apdu": kind, "invoke_id": self.message.invoke_id}
+        if self.alert_code is not None:
+            out["alert_code"] = f"0x{self.alert_code:04X}"
+        if self.alert_time is not None:
+            out["alert_time"] = format_date_time(self.alert_time)
+        out["items"] = [item.to_json() for item in self.items]
+        return out
+
+
+def _alert_head(body: Data) -> tuple[int | None, bytes | None]:
+    try:
+        items = _items(body, None, "notification_body")
+        return _int(items[0], LongUnsigned, "alert_code"), _octets(items[1], "timestamp", 12)
+    except (ViewMismatchError, IndexError):
+        return None, None
+
+
+def _items_of(message: DlmsMessage) -> list[DlmsItem]:
+    if isinstance(message, DataNotificationMessage):
+        return [DlmsItem("body", None, None, None, message.body)]
+    if isinstance(message, AccessResponseMessage):
+        out = []
+        for i, value in enumerate(message.list_of_data):
+            spec = message.specifications[i] if i < len(message.specifications) else None
+            access = {1: "get-result", 2: "set-result", 3: "action-result"}.get(
+                spec.CHOICE if spec else 0, "result"
+            )
+            out.append(
+                DlmsItem(access, None, None, None, value, result=spec.result if spec else None)
+            )
+        return out
+    out = []
+    for i, request in enumerate(message.specifications):
+        value = message.list_of_data[i] if i < len(message.list_of_data) else NullData()
+        selection = None
+        if isinstance(request, AccessRequestGet):
+            access, index = "get", request.attribute_id
+        elif isinstance(request, AccessRequestSet):
+            access, index = "set", request.attribute_id
+        elif isinstance(request, AccessRequestAction):
+            access, index = "action", request.method_id
+        else:
+            access = "get-with-selection" if request.CHOICE == 4 else "set-with-selection"
+            index = request.attribute_id
+            if request.access_selector == 1:
+                try:
+                    selection = _range(request.access_parameters)
+                except ViewMismatchError:
+                    selection = None
+        out.append(
+            DlmsItem(
+                access, request.class_id, request.instance_id, index, value, selection=selection
+            )
+        )
+    return out
