@@ -28,6 +28,7 @@ from smemu.protocols.dlms.apdu import (
     DlmsMessage,
     format_obis,
 )
+from smemu.protocols.dlms.classes import AccountMode, EmergencyProfile, ExecutionTime
 from smemu.protocols.dlms.cosem import (
     CaptureObject,
     DayProfile,
@@ -46,7 +47,9 @@ from smemu.protocols.dlms.cosem import (
 )
 from smemu.protocols.dlms.data import (
     Array,
+    Boolean,
     Data,
+    DoubleLong,
     DoubleLongUnsigned,
     Enum,
     LongUnsigned,
@@ -55,7 +58,9 @@ from smemu.protocols.dlms.data import (
     Structure,
 )
 
-__all__ = ["OBIS_VIEWS", "VIEWS", "DlmsItem", "DlmsPayload", "ViewSpec", "build", "read"]
+__all__ = [
+    "OBIS_VIEWS", "VIEWS", "DlmsItem", "DlmsPayload", "ViewSpec", "build", "read", "view_names",
+]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +154,39 @@ def _eui(raw: bytes) -> str:
     return "-".join(f"{b:02X}" for b in raw)
 
 
+def _scalar(
+    name: str, kind: type[Data], show: Callable[[Any], Any] = lambda x: x
+) -> ViewSpec:
+    return ViewSpec(name, lambda d: _int(d, kind, name), show, kind)
+
+
+def _token(d: Data) -> bytes:
+    return _octets(d, "token")
+
+
+def _token_json(raw: bytes) -> Any:
+    return raw.decode("ascii") if raw.isascii() and raw.decode("ascii").isdigit() else raw.hex()
+
+
+def _boolean(d: Data) -> int:
+    if not isinstance(d, Boolean):
+        raise ViewMismatchError("expected a boolean", path="output_state")
+    return d.raw
+
+
 _SPECS: Final[dict[str, ViewSpec]] = {
+    "account_mode": ViewSpec("account_mode", *_one(AccountMode)),
+    "emergency_profile": ViewSpec("emergency_profile", *_one(EmergencyProfile)),
+    "execution_times": ViewSpec("execution_times", *_list(ExecutionTime)),
+    "limiter_value": _scalar("limiter_value", DoubleLongUnsigned),
+    "duration": _scalar("duration", DoubleLongUnsigned, lambda x: f"{x} s"),
+    "credit_amount": _scalar("credit_amount", DoubleLong),
+    "control_mode": _scalar("control_mode", Enum, lambda x: f"mode {x}"),
+    "script_selector": _scalar("script_selector", LongUnsigned),
+    "output_state": ViewSpec(
+        "output_state", _boolean, lambda x: "connected" if x else "disconnected", Boolean
+    ),
+    "token": ViewSpec("token", _token, _token_json, OctetString),
     "season_profiles": ViewSpec("season_profiles", *_list(SeasonProfile)),
     "week_profiles": ViewSpec("week_profiles", *_list(WeekProfile)),
     "day_profiles": ViewSpec("day_profiles", *_list(DayProfile)),
@@ -209,6 +246,20 @@ VIEWS: Final[Mapping[tuple[int, str, int], str]] = {
     (113, "attribute", 6): "unit_charge",  # unit_charge_passive
     (113, "attribute", 7): "date_time",  # unit_charge_activation_time
     (9000, "attribute", 6): "date_time",  # GBCS extended data: activate_passive_value_time
+    (9, "method", 1): "script_selector",  # Script table execute
+    (22, "attribute", 4): "execution_times",  # Single action schedule execution_time
+    (70, "attribute", 2): "output_state",  # Disconnect control
+    (70, "attribute", 4): "control_mode",
+    (71, "attribute", 4): "limiter_value",  # Limiter threshold_normal
+    (71, "attribute", 5): "limiter_value",  # threshold_emergency
+    (71, "attribute", 6): "duration",  # min_over_threshold_duration
+    (71, "attribute", 7): "duration",  # min_under_threshold_duration
+    (71, "attribute", 8): "emergency_profile",
+    (111, "attribute", 2): "account_mode",  # Account account_mode_and_status
+    (112, "attribute", 2): "credit_amount",  # Credit current_credit_amount
+    (112, "method", 1): "credit_amount",  # update_amount
+    (112, "method", 2): "credit_amount",  # set_amount_to_value
+    (115, "method", 1): "token",  # Token gateway enter
     (30, "method", 1): "protected_data",  # Data protection get_protected_attributes (reply)
 }
 
@@ -218,17 +269,32 @@ OBIS_VIEWS: Final[Mapping[tuple[int, bytes, str, int], str]] = {
 }
 
 
-def read(spec_name: str, value: Data) -> Any:
-    """Read ``value`` through the view ``spec_name``.
+def _spec(view: str | ViewSpec) -> ViewSpec:
+    return _SPECS[view] if isinstance(view, str) else view
+
+
+def read(view: str | ViewSpec, value: Data) -> Any:
+    """Read ``value`` through a view (a name of :data:`VIEWS` or an object's :class:`ViewSpec`).
 
     :raises ViewMismatchError: ``value`` has another shape.
     """
-    return _SPECS[spec_name].parse(value)
+    return _spec(view).parse(value)
 
 
-def build(spec_name: str, typed: Any) -> Data:
+def build(view: str | ViewSpec, typed: Any) -> Data:
     """Build the Data of a typed value (the reverse of :func:`read`)."""
-    return _SPECS[spec_name].build(typed)
+    return _spec(view).build(typed)
+
+
+def view_names() -> tuple[str, ...]:
+    """The names of the class-keyed views."""
+    return tuple(_SPECS)
+
+
+def class_view(class_id: int, obis: bytes, method: bool, index: int) -> ViewSpec | None:
+    """The class-keyed view of an attribute / method value, if any."""
+    name = _view_name(class_id, obis, "method" if method else "attribute", index)
+    return None if name is None else _SPECS[name]
 
 
 def _view_name(class_id: int, obis: bytes, kind: str, index: int) -> str | None:
@@ -249,22 +315,36 @@ class DlmsItem:
     selection: Any = None  #: the typed access selection (range descriptor) where present
     result: int | None = None  #: Data-Access-Result / Action-Result of a response
     plaintext: Data | None = None  #: the decrypted protected data, where decrypted
+    spec: ViewSpec | None = None  #: the view that typed ``value`` (an object's own view)
+    label: str | None = None  #: the use case's name of the object (SMETS / CHTS)
+    answers: str | None = None  #: response items: the ``class/OBIS/aN`` object answered
+    plaintext_spec: ViewSpec | None = None  #: the view that typed ``plaintext``
+    plaintext_typed: Any = None  #: the typed plaintext
+    view_error: str | None = None  #: the use case's view did not fit the value (why)
 
     def to_json(self) -> Any:
         out: dict[str, Any] = {"access": self.access}
         if self.class_id is not None and self.obis is not None:
             out.update(class_id=self.class_id, obis=format_obis(self.obis), index=self.index)
+        if self.answers is not None:
+            out["answers"] = self.answers
+        if self.label is not None:
+            out["object"] = self.label
         if self.result is not None:
             out["result"] = _result_name(self.access, self.result)
         if self.selection is not None:
             out["selection"] = _range_json(self.selection)
         if self.view is not None:
             out["view"] = self.view
-            out["value"] = _SPECS[self.view].show(self.typed)
+            out["value"] = (self.spec or _SPECS[self.view]).show(self.typed)
         else:
             out["value"] = render(self.value)
-        if self.plaintext is not None:
+        if self.plaintext_spec is not None:
+            out["plaintext"] = self.plaintext_spec.show(self.plaintext_typed)
+        elif self.plaintext is not None:
             out["plaintext"] = render(self.plaintext)
+        if self.view_error is not None:
+            out["view_error"] = self.view_error
         return out
 
 
@@ -319,17 +399,31 @@ class DlmsPayload:
     undecoded_bytes: int  #: payload bytes not decoded into typed fields
     alert_code: int | None = None  #: data-notification: the GBCS alert code
     alert_time: bytes | None = None  #: data-notification: the 12 timestamp octets
+    use_case: str | None = None  #: the use case whose object list typed the items
+    notes: tuple[str, ...] = ()  #: where the items differ from what the use case defines
 
     @classmethod
-    def decode(cls, payload: bytes, plaintexts: Sequence[bytes] = ()) -> DlmsPayload:
+    def decode(
+        cls, payload: bytes, plaintexts: Sequence[bytes] = (), *, use_case: str | None = None
+    ) -> DlmsPayload:
         """Decode a DLMS payload; ``plaintexts`` are its decrypted blocks, in wire order.
+
+        With ``use_case`` (an id of :data:`smemu.protocols.dlms.objects.USE_CASE_OBJECTS`)
+        request items are checked against the use case's objects, response items typed with
+        the view of the object they answer, and alert bodies read as named records.
 
         :raises DecodeError: the payload (or a plaintext) is malformed.
         """
-        return cls.from_message(apdu.decode_exact(payload), plaintexts)
+        return cls.from_message(apdu.decode_exact(payload), plaintexts, use_case=use_case)
 
     @classmethod
-    def from_message(cls, message: DlmsMessage, plaintexts: Sequence[bytes] = ()) -> DlmsPayload:
+    def from_message(
+        cls,
+        message: DlmsMessage,
+        plaintexts: Sequence[bytes] = (),
+        *,
+        use_case: str | None = None,
+    ) -> DlmsPayload:
         """Type an already decoded APDU."""
         items = _items_of(message)
         undecoded = 0
@@ -350,7 +444,15 @@ class DlmsPayload:
         code = stamp = None
         if isinstance(message, DataNotificationMessage):
             code, stamp = _alert_head(message.body)
-        return cls(message, tuple(typed_items), undecoded, code, stamp)
+        notes: list[str] = []
+        if use_case is not None:
+            from smemu.protocols.dlms.answers import apply_use_case
+
+            typed_items, missed, notes = apply_use_case(message, typed_items, use_case)
+            undecoded += missed
+        return cls(
+            message, tuple(typed_items), undecoded, code, stamp, use_case, tuple(notes)
+        )
 
     def encode(self) -> bytes:
         """The payload bytes (byte-identical to the decoded input)."""
@@ -368,6 +470,10 @@ class DlmsPayload:
         if self.alert_time is not None:
             out["alert_time"] = format_date_time(self.alert_time)
         out["items"] = [item.to_json() for item in self.items]
+        if self.use_case is not None:
+            out["use_case"] = self.use_case
+        if self.notes:
+            out["notes"] = list(self.notes)
         return out
 
 

@@ -2,8 +2,8 @@
 
 Layer: protocols (sans-IO). Every family's top-level decoded payload (DLMS, GBZ, ASN.1)
 implements :class:`TypedPayload`; :func:`decode_payload` picks the family by the payload's
-first bytes (gbcs-reference.md 7.1). GBZ and ASN.1 fall back to minimal wrappers until their
-typed decoders are connected: those count the bytes they leave untyped in ``undecoded_bytes``.
+first bytes (gbcs-reference.md 7.1). ASN.1 falls back to an opaque wrapper until its typed
+decoder is connected: it counts every byte as undecoded.
 """
 
 from __future__ import annotations
@@ -11,14 +11,16 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, cast, runtime_checkable
+from typing import Any, Final, Protocol, cast, runtime_checkable
 
+from smemu.protocols import zigbee
+from smemu.protocols.dlms.objects import USE_CASE_OBJECTS
 from smemu.protocols.dlms.views import DlmsPayload
 from smemu.protocols.gbcs.frame import payload_family
 from smemu.protocols.gbcs.types import Cra
-from smemu.protocols.zigbee import gbz
+from smemu.protocols.gbcs.use_cases import USE_CASES
 
-__all__ = ["GbzFallbackPayload", "OpaquePayload", "TypedPayload", "decode_payload"]
+__all__ = ["OpaquePayload", "TypedPayload", "decode_payload"]
 
 
 @runtime_checkable
@@ -63,52 +65,25 @@ class OpaquePayload:
         return {"family": self.family, "opaque_hex": self.raw.hex()}
 
 
-@dataclass(frozen=True, slots=True)
-class GbzFallbackPayload:
-    """The GBZ container decoded, its ZCL payloads still bytes (counted as undecoded)."""
-
-    family: ClassVar[str] = "gbz"
-    message: gbz.GbzMessage
-    plaintexts: tuple[bytes, ...] = ()
-
-    @property
-    def undecoded_bytes(self) -> int:
-        count = len(self.message.alert.data) if self.message.alert else 0
-        for component in self.message.components:
-            if component.encryption is not None:
-                count += len(component.encryption.block)
-            count += len(component.payload)
-        return count
-
-    def encode(self) -> bytes:
-        return gbz.encode(self.message)
-
-    def to_json(self) -> Any:
-        message = self.message
-        out: dict[str, Any] = {"family": "gbz"}
-        if message.alert is not None:
-            out["alert_code"] = f"0x{message.alert.alert_code:04X}"
-            out["alert_timestamp"] = message.alert.timestamp
-            if message.alert.data:
-                out["alert_data_hex"] = message.alert.data.hex()
-        out["components"] = [
-            {
-                "cluster_id": f"0x{c.cluster_id:04X}",
-                "frame_control": f"0x{c.frame_control:02X}",
-                "command_id": f"0x{c.command_id:02X}",
-                "encrypted": c.encryption is not None,
-                "payload_hex": c.payload.hex(),
-            }
-            for c in message.components
-        ]
-        return out
-
-
 def _asn1_decoder() -> Callable[..., Any] | None:
     """``smemu.protocols.asn1.decode`` once helper h3's typed decoder provides it."""
     module = importlib.import_module("smemu.protocols.asn1")
     decoder = getattr(module, "decode", None)
     return cast("Callable[..., Any] | None", decoder if callable(decoder) else None)
+
+
+#: message code -> the DLMS use case whose object list types its payload.
+_DLMS_USE_CASES: Final[dict[int, str]] = {
+    code: case.id
+    for case in USE_CASES.values()
+    if case.id in USE_CASE_OBJECTS
+    for code in case.message_codes
+}
+
+
+def dlms_use_case(message_code: int) -> str | None:
+    """The use case whose COSEM object list types a DLMS payload of this message code."""
+    return _DLMS_USE_CASES.get(message_code)
 
 
 def decode_payload(
@@ -125,10 +100,9 @@ def decode_payload(
     """
     family = payload_family(payload)
     if family == "dlms":
-        return DlmsPayload.decode(payload, plaintexts)
+        return DlmsPayload.decode(payload, plaintexts, use_case=dlms_use_case(message_code))
     if family == "gbz":
-        message = gbz.decode_exact(payload, alert=cra is Cra.ALERT)
-        return GbzFallbackPayload(message, tuple(plaintexts))
+        return zigbee.decode_typed(payload, alert=cra is Cra.ALERT, plaintexts=plaintexts)
     decoder = _asn1_decoder()
     if decoder is not None:
         return cast(TypedPayload, decoder(payload, message_code=message_code, cra=cra))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from smemu.protocols.dlms import axdr
+from smemu.protocols.dlms import axdr, classes, shapes
 from smemu.protocols.dlms.apdu import (
     AccessRequestAction,
     AccessRequestGet,
@@ -25,7 +25,25 @@ from smemu.protocols.dlms.apdu import (
     DlmsMessage,
 )
 from smemu.protocols.dlms.axdr import Data, TypeDescription
-from smemu.protocols.dlms.data import SIMPLE_TYPE_SIZES, min_packed_size
+from smemu.protocols.dlms.data import (
+    SIMPLE_TYPE_SIZES,
+    Array,
+    BitString,
+    Boolean,
+    DoubleLong,
+    DoubleLongUnsigned,
+    Enum,
+    Integer,
+    Long,
+    LongUnsigned,
+    NullData,
+    OctetString,
+    Structure,
+    Unsigned,
+    Utf8String,
+    VisibleString,
+    min_packed_size,
+)
 from smemu.protocols.dlms.protection import ProtectionParameters
 
 u8 = st.integers(0, 0xFF)
@@ -244,4 +262,56 @@ typed_views = st.one_of(
     st.tuples(st.just("date_time"), date_time_octets),
     st.tuples(st.just("thresholds"), st.lists(u32, max_size=3).map(tuple)),
     st.tuples(st.just("control_state"), u8),
+    st.tuples(st.just("account_mode"), st.builds(classes.AccountMode, u8, u8)),
+    st.tuples(
+        st.just("emergency_profile"),
+        st.builds(classes.EmergencyProfile, u16, date_time_octets, u32),
+    ),
+    st.tuples(
+        st.just("execution_times"),
+        st.lists(
+            st.builds(
+                classes.ExecutionTime,
+                st.binary(min_size=4, max_size=4),
+                st.binary(min_size=5, max_size=5),
+            ),
+            max_size=4,
+        ).map(tuple),
+    ),
+    st.tuples(st.sampled_from(["limiter_value", "duration"]), u32),
+    st.tuples(st.just("credit_amount"), st.integers(-(2**31), 2**31 - 1)),
+    st.tuples(st.sampled_from(["control_mode"]), u8),
+    st.tuples(st.just("script_selector"), u16),
+    st.tuples(st.just("output_state"), st.sampled_from([0, 0xFF, 1])),
+    st.tuples(st.just("token"), st.binary(max_size=20)),
 )
+
+_LEAF_VALUES: dict[type, st.SearchStrategy[Data]] = {
+    DoubleLongUnsigned: u32.map(DoubleLongUnsigned),
+    DoubleLong: st.integers(-(2**31), 2**31 - 1).map(DoubleLong),
+    LongUnsigned: u16.map(LongUnsigned),
+    Long: st.integers(-(2**15), 2**15 - 1).map(Long),
+    Unsigned: u8.map(Unsigned),
+    Integer: i8.map(Integer),
+    Enum: u8.map(Enum),
+    Boolean: st.sampled_from([0, 0xFF]).map(Boolean),
+    OctetString: st.binary(max_size=12).map(OctetString),
+    VisibleString: st.binary(max_size=12).map(VisibleString),
+    NullData: st.just(NullData()),
+    BitString: st.integers(0, 3).flatmap(
+        lambda n: st.binary(min_size=n, max_size=n).map(lambda b: BitString(8 * len(b), b))
+    ),
+    Utf8String: st.binary(max_size=12).map(Utf8String),
+}
+
+
+def shaped_values(shape: shapes.Shape) -> st.SearchStrategy[Data]:
+    """Data values that fit a use-case object's field shape (optional members included)."""
+    if isinstance(shape, shapes.Leaf):
+        cls = shapes.data_class(shape.type)
+        return _LEAF_VALUES[cls] if cls is not None else data_values
+    if isinstance(shape, shapes.Record):
+        return st.tuples(*(shaped_values(m) for m in shape.members)).map(Structure)
+    return st.lists(shaped_values(shape.element), max_size=min(shape.high, 3)).map(
+        lambda xs: Array(tuple(xs))
+    )
