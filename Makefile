@@ -9,7 +9,7 @@ ROLES := protocols firmware devices hal hil tools
 
 .PHONY: demo test lint typecheck pytest wheel-check clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml firmware/registers/_engine.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -44,7 +44,8 @@ wheel-check: $(STAMP)
 	$(PYTHON) -m venv build/wheel-check/venv
 	build/wheel-check/venv/bin/python -m pip install --quiet build/wheel-check/dist/smemu-*.whl
 	cd build/wheel-check && venv/bin/smemu --help >/dev/null && venv/bin/python -c \
-	  "import smemu.protocols.gbcs, smemu.tools.cli; print('wheel OK:', smemu.__file__)"
+	  "import smemu.protocols.gbcs, smemu.tools.cli, smemu.firmware.registers as r; \
+	  assert r.IMPLEMENTATION == 'c', r.C_ERROR; print('wheel OK:', smemu.__file__, 'engine', r.IMPLEMENTATION)"
 
 clean:
 	rm -rf $(VENV) .typecheck build *.egg-info .mypy_cache .pytest_cache .ruff_cache

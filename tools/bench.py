@@ -81,3 +81,65 @@ def codec_command(vectors: Path | None, keystore: Path | None, repetitions: int)
         f"{result.crypto_floor_decrypt_s * 1e3:.2f} ms, ratio {result.ratio_with_decryption:.3f}"
     )
     click.echo(json.dumps(result.as_json()))
+
+
+@bench_group.command("engine")
+@click.option(
+    "--meters",
+    type=click.IntRange(1),
+    default=100_000,
+    show_default=True,
+    help="Meters in the fleet (the issue's figure is 100,000; fewer for a quick look).",
+)
+@click.option("--days", type=click.IntRange(1, 3660), default=365, show_default=True)
+@click.option(
+    "--chunk",
+    type=click.IntRange(1),
+    default=1_000,
+    show_default=True,
+    help="Meters per advance() call (one shard's worth of consumption in memory).",
+)
+@click.option(
+    "--reference-meters",
+    type=click.IntRange(1, 1_000),
+    default=4,
+    show_default=True,
+    help="Meters of the slice the pure-Python reference runs (its rate is scaled).",
+)
+def engine_command(meters: int, days: int, chunk: int, reference_meters: int) -> None:
+    """The register engine: full semantics in C vs the reference vs a naive C TOU loop.
+
+    One year of half-hourly consumption per meter; targets (same run): the engine at least
+    as fast as the naive TOU-only loop, >= 300x the reference, <= 1 us per advance() call,
+    <= 2 KiB of state per meter and <= 60 KB with the full 13-month and 731-day logs. The
+    last line is one JSON object; its checksum must equal reference_checksum.
+    """
+    from smemu.hil.bench_engine import bench_engine
+
+    result = bench_engine(
+        meters=meters,
+        days=days,
+        chunk=chunk,
+        reference_meters=reference_meters,
+        progress=lambda s: click.echo(s, err=True),
+    )
+    figures = result.as_json()
+    click.echo(f"implementation:        {figures['implementation']}")
+    click.echo(
+        f"engine (full):         {figures['engine_mhh_per_s']:>14,} meter-half-hours/s "
+        f"({figures['engine_ns_per_mhh']} ns each)"
+    )
+    click.echo(f"naive C TOU-only loop: {figures['plain_c_mhh_per_s']:>14,} meter-half-hours/s")
+    click.echo(f"pure-Python reference: {figures['reference_mhh_per_s']:>14,} meter-half-hours/s")
+    click.echo(
+        f"engine / naive: {figures['engine_vs_plain_c']} (target >= 1); "
+        f"engine / reference: {figures['engine_vs_reference']} (target >= 300)"
+    )
+    click.echo(f"call overhead: {figures['call_overhead_us']} us per advance() (target <= 1)")
+    click.echo(
+        f"state: {figures['state_bytes_per_meter']} B/meter (target <= 2048); with full logs "
+        f"+{figures['log_bytes_per_meter']} B (target total <= 60000)"
+    )
+    same = "equal" if result.checksum == result.reference_checksum else "DIFFERENT"
+    click.echo(f"checksum on the slice: {result.checksum} vs reference {same}")
+    click.echo(json.dumps(figures))

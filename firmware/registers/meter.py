@@ -1,0 +1,79 @@
+"""One meter's registers as an object: the handle the ESME firmware holds.
+
+Layer: firmware. It owns a state, a log region and the active table, plus a passive table
+with its activation time (ECS01a future-dated tariffs). :meth:`MeterRegisters.advance`
+splits a span at the activation, takes the billing snapshot a tariff change requires, and
+otherwise makes one engine call per span. Fleets call the engine's ``advance`` directly
+over N states at once with one shared table.
+"""
+
+from __future__ import annotations
+
+from array import array
+
+from smemu.errors import ConfigError
+from smemu.firmware import registers as engine
+from smemu.firmware.registers import layout as lay
+from smemu.firmware.registers.ops import Event, Registers, decode_events, read, snapshot
+from smemu.firmware.registers.tables import Table
+
+
+class MeterRegisters:
+    """The register engine state of one meter, advanced by whole spans."""
+
+    def __init__(
+        self, table: Table, t: int, *, prepay: bool = False, balance: int = 0, logs: bool = True
+    ) -> None:
+        self.table = table
+        self.state: array[int] = lay.new_state(t, prepay=prepay, balance=balance)
+        self.logs: bytearray | None = bytearray(lay.log_bytes(table.words)) if logs else None
+        self.passive: tuple[Table, int] | None = None
+
+    @property
+    def t(self) -> int:
+        return self.state[lay.S_T]
+
+    def registers(self) -> Registers:
+        return read(self.state)
+
+    def schedule(self, table: Table, at: int) -> None:
+        """Make ``table`` active at UTC ``at`` (rounded up to the next half-hour)."""
+        if table.words[lay.T_FLAGS] & 0x78 != self.table.words[lay.T_FLAGS] & 0x78:
+            raise ConfigError("a tariff change cannot change which logs the meter keeps")
+        self.passive = (table, -(-at // lay.INTERVAL) * lay.INTERVAL)
+
+    def advance(
+        self, t_to: int, imports: lay.Buffer, exports: lay.Buffer | None = None
+    ) -> list[Event]:
+        """Advance to ``t_to`` with per-interval (or constant) uint16 Wh consumption."""
+        events: list[Event] = []
+        start = t = self.t
+        imp, exp = memoryview(imports).cast("B").cast("H"), None
+        if exports is not None:
+            exp = memoryview(exports).cast("B").cast("H")
+        intervals = (t_to - start) // lay.INTERVAL
+        per_interval = len(imp) == intervals
+        if not per_interval and len(imp) != 1:
+            raise ValueError("imports: one uint16 per interval, or one constant")
+        while True:
+            stop = t_to
+            if self.passive is not None and t <= self.passive[1] < t_to:
+                stop = self.passive[1]
+            lo, hi = (t - start) // lay.INTERVAL, (stop - start) // lay.INTERVAL
+            data = engine.advance(
+                self.table.data,
+                memoryview(self.state).cast("B"),
+                self.logs,
+                t,
+                stop,
+                imp[lo:hi] if per_interval else imp,
+                None if exp is None else (exp[lo:hi] if per_interval else exp),
+            )
+            events.extend(decode_events(data))
+            t = stop
+            if self.passive is not None and self.passive[1] == t:
+                logs = memoryview(self.logs) if self.logs is not None else None
+                events.append(snapshot(self.table.words, self.state, logs, t))
+                self.table, self.passive = self.passive[0], None
+            if t >= t_to:
+                return events
