@@ -2,18 +2,17 @@
 
 Layer: protocols (sans-IO). Every family's top-level decoded payload (DLMS, GBZ, ASN.1)
 implements :class:`TypedPayload`; :func:`decode_payload` picks the family by the payload's
-first bytes (gbcs-reference.md 7.1). ASN.1 falls back to an opaque wrapper until its typed
-decoder is connected: it counts every byte as undecoded.
+first bytes (gbcs-reference.md 7.1). :class:`OpaquePayload` is
+for callers that hold bytes no family decoder claims.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Protocol, cast, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
 
-from smemu.protocols import zigbee
+from smemu.protocols import asn1, zigbee
 from smemu.protocols.dlms.objects import USE_CASE_OBJECTS
 from smemu.protocols.dlms.views import DlmsPayload
 from smemu.protocols.gbcs.frame import payload_family
@@ -65,13 +64,6 @@ class OpaquePayload:
         return {"family": self.family, "opaque_hex": self.raw.hex()}
 
 
-def _asn1_decoder() -> Callable[..., Any] | None:
-    """``smemu.protocols.asn1.decode`` once helper h3's typed decoder provides it."""
-    module = importlib.import_module("smemu.protocols.asn1")
-    decoder = getattr(module, "decode", None)
-    return cast("Callable[..., Any] | None", decoder if callable(decoder) else None)
-
-
 #: message code -> the DLMS use case whose object list types its payload.
 _DLMS_USE_CASES: Final[dict[int, str]] = {
     code: case.id
@@ -103,7 +95,4 @@ def decode_payload(
         return DlmsPayload.decode(payload, plaintexts, use_case=dlms_use_case(message_code))
     if family == "gbz":
         return zigbee.decode_typed(payload, alert=cra is Cra.ALERT, plaintexts=plaintexts)
-    decoder = _asn1_decoder()
-    if decoder is not None:
-        return cast(TypedPayload, decoder(payload, message_code=message_code, cra=cra))
-    return OpaquePayload("asn1", bytes(payload))
+    return asn1.decode_typed(payload, message_code=message_code, cra=cra)

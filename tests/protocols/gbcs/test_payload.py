@@ -38,10 +38,7 @@ def test_reference_payload_decodes_typed(rtds_file: Path, rtds_keys: KeyStore) -
     shown = result.to_json()
     json.dumps(shown)
     assert shown["use_case_info"]["id"] == shown["use_case"]
-    if payload.family in ("dlms", "gbz"):
-        assert shown["undecoded_bytes"] == 0
-    else:  # ASN.1 reports what its decoder leaves untyped
-        assert 0 <= shown["undecoded_bytes"] <= len(inner.payload)
+    assert shown["undecoded_bytes"] == 0
 
 
 def test_untyped_inspection_leaves_payload_out(rtds_dir: Path) -> None:
