@@ -1,8 +1,9 @@
 """The dependency direction of architecture.md, checked mechanically on every source file.
 
 protocols <- firmware <- devices <- hil <- tools; hal is used by devices and hil only;
-protocols and hal import nothing of ours but the exception root; firmware is deterministic
-(no event loop, sockets, threads or wall clock).
+protocols imports nothing of ours but the exception root; hal imports only the byte framers
+(smemu.protocols.framing, sans-IO) besides it; firmware is deterministic (no event loop,
+sockets, threads or wall clock).
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
-#: layer -> the smemu subpackages it may import (besides itself and smemu.errors)
+#: layer -> the smemu subpackages it may import (besides itself and smemu.errors); a dotted
+#: entry allows that sub-package (and below) only
 ALLOWED: dict[str, set[str]] = {
     "protocols": set(),
-    "hal": set(),
+    "hal": {"protocols.framing"},
     "firmware": {"protocols"},
     "devices": {"protocols", "firmware", "hal"},
     "hil": {"protocols", "firmware", "hal", "devices"},
@@ -43,6 +45,15 @@ def imported_modules(source: str) -> list[tuple[int, str]]:
     return found
 
 
+def _allowed(layer: str, parts: list[str]) -> bool:
+    """Whether ``layer`` may import smemu.<parts...> (an entry allows itself and below)."""
+    for entry in ALLOWED[layer]:
+        prefix = entry.split(".")
+        if parts[: len(prefix)] == prefix:
+            return True
+    return False
+
+
 def violations(layer: str, path: Path, source: str) -> list[str]:
     """What ``source`` (a file of ``layer``) imports against the dependency rules."""
     problems = []
@@ -51,7 +62,7 @@ def violations(layer: str, path: Path, source: str) -> list[str]:
         if parts[0] == "smemu":
             if len(parts) < 2 or parts[1] in ("errors", layer):
                 continue
-            if parts[1] not in ALLOWED[layer]:
+            if not _allowed(layer, parts[1:]):
                 problems.append(f"{path}:{line}: {layer} imports {name}")
         elif parts[0] in FORBIDDEN_STDLIB.get(layer, set()):
             problems.append(f"{path}:{line}: {layer} imports {name} (not allowed in {layer})")
@@ -76,6 +87,10 @@ def test_every_layer_keeps_the_dependency_direction() -> None:
     [
         ("protocols", "from smemu.firmware import esme\n", "protocols imports smemu.firmware"),
         ("hal", "import smemu.devices.premises\n", "hal imports smemu.devices.premises"),
+        ("hal", "from smemu.protocols.gbcs import frame\n", "hal imports smemu.protocols.gbcs"),
+        ("hal", "import smemu.protocols\n", "hal imports smemu.protocols"),
+        ("hal", "from smemu.protocols import framing\n", "hal imports smemu.protocols"),
+        ("hal", "from smemu.protocols.framingx import y\n", "hal imports smemu.protocols"),
         ("firmware", "import asyncio\n", "firmware imports asyncio"),
         ("firmware", "from smemu.hal import ports\n", "firmware imports smemu.hal"),
         ("devices", "from smemu.tools import cli\n", "devices imports smemu.tools"),
@@ -90,6 +105,15 @@ def test_the_checker_catches_a_crossing(layer: str, source: str, expected: str) 
 def test_allowed_imports_pass_the_checker() -> None:
     source = "from smemu.errors import DecodeError\nfrom smemu.protocols.gbcs import frame\n"
     assert violations("firmware", Path("x.py"), source) == []
+
+
+def test_hal_may_use_the_byte_framers_only() -> None:
+    source = (
+        "import smemu.protocols.framing\n"
+        "from smemu.protocols.framing.ichi import IchiFramer\n"
+        "from smemu.hal.ports import Port\n"
+    )
+    assert violations("hal", Path("x.py"), source) == []
 
 
 def test_every_package_folder_is_installed() -> None:

@@ -18,8 +18,12 @@ from smemu import __version__
 COMMANDS: dict[str, str] = {
     "bench": "smemu.tools.bench:bench_group",
     "capture": "smemu.tools.capture:capture_command",
+    "conformance": "smemu.tools.conformance:conformance_group",
     "decode": "smemu.tools.decode:decode_command",
     "demo": "smemu.tools.demo:demo_command",
+    "keys": "smemu.tools.keys:keys_group",
+    "send": "smemu.tools.send:send_command",
+    "up": "smemu.tools.up:up_command",
 }
 
 

@@ -1,19 +1,21 @@
 """``smemu demo``: what ``make demo`` runs. Grows with the emulator.
 
-Layer: tools. Today it makes a small PKI and a GBCS conversation of our own, writes them to
-a folder, and decodes them with the same code as ``smemu decode``.
+Layer: tools. Starts the default premises in-process (virtual clock, in-process WAN),
+commissions it, walks a short story through a head-end's eyes (:func:`smemu.hil.demo.run_story`)
+and ends with a summary table and the path of a packet capture of the WAN conversation.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 import click
+from rich.console import Console
+from rich.table import Table
 
-from smemu.hil.demo import demo_keystore, demo_messages, write_keystore
-from smemu.protocols.gbcs.inspect import inspect_bytes
-from smemu.protocols.security.keystore import DirectoryKeyStore
-from smemu.tools.render import render_tree
+from smemu.hil.demo import run_story
 
 
 @click.command("demo")
@@ -22,26 +24,23 @@ from smemu.tools.render import render_tree
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("build/demo"),
     show_default=True,
-    help="Folder for the demo's key store and message files.",
+    help="Folder for the demo premises' state, keys and packet capture.",
 )
 def demo_command(out: Path) -> None:
-    """Build a signed and MAC'd GBCS conversation with our own test keys, then decode it."""
-    store = demo_keystore()
-    keys = out / "keystore"
-    write_keystore(store, keys)
-    messages = demo_messages(store)
-    click.echo(f"Demo PKI written to {keys} (supplier, access-control broker, ESME).\n")
-    loaded = DirectoryKeyStore.load(keys)
-    failures = 0
-    for number, message in enumerate(messages, start=1):
-        path = out / f"message-{number}.hex"
-        path.write_text(message.data.hex(" ").upper() + "\n")
-        click.secho(f"== {message.name}", bold=True)
-        for result in inspect_bytes(message.data, loaded, source=str(path)):
-            click.echo(render_tree(result))
-            good = result.ok and result.reencode == "identical"
-            good = good and result.signature != "invalid" and result.mac != "invalid"
-            failures += not good
-    click.echo(f"Try it yourself: smemu decode --keystore {keys} {out}/message-*.hex")
+    """Run a virtual premises and talk to it as a supplier would; summarise what happened."""
+    console = Console()
+    started = time.monotonic()
+    out.mkdir(parents=True, exist_ok=True)
+    story = asyncio.run(run_story(out, click.echo))
+    table = Table(title="Summary", title_justify="left")
+    for column in ("step", "use case", "device", "outcome", "verified"):
+        table.add_column(column)
+    for row in story.rows:
+        table.add_row(row.step, row.use_case, row.device, row.outcome, row.verified)
+    console.print(table)
+    elapsed = time.monotonic() - started
+    click.echo(f"Done in {elapsed:.1f} s. Decode it yourself: "
+               f"smemu decode --keystore {out}/premises/keystore ...")
+    failures = [r for r in story.rows if r.verified == "NO"]
     if failures:
-        raise click.ClickException(f"{failures} demo messages did not verify")
+        raise click.ClickException(f"{len(failures)} answers did not verify")

@@ -132,10 +132,3 @@ def test_help_teaches_the_formats() -> None:
     code, out = _run("decode", "--help")
     assert code == 0
     assert "base64" in out and "--keystore" in out and "Exit status" in out
-
-
-def test_demo_command_runs(tmp_path: Path) -> None:
-    code, out = _run("demo", "--out", str(tmp_path / "demo"))
-    assert code == 0, out
-    assert out.count("re-encode    identical") == 4
-    assert "invalid" not in out

@@ -1,0 +1,247 @@
+"""A test PKI for a premises: remote parties and devices, keys and SMKI-shaped certificates.
+
+Layer: devices. gbcs-reference.md 1.2-1.3: every party has a DS and a KA P-256 key pair;
+organisation certificates name their EUI in x500UniqueIdentifier (and their role in OU),
+device certificates in subjectAltName hardwareModuleName. :func:`init_pki` writes a folder
+in the keystore layout (``<eui>-{ds,ka}.{pem,key}``, certificates in the ``.pem`` files)
+plus ``pki.json`` naming each party's role or device type, so a premises and a head-end
+(``smemu send``) can both use it without ../shared. :func:`load_pki` reads such a folder,
+or a ../shared/conformance/keystore folder (roles then default to the DCC test identities).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.name import _ASN1Type
+from cryptography.x509.oid import NameOID, ObjectIdentifier
+
+from smemu.errors import ConfigError, SecurityError
+from smemu.firmware.common.credentials import Anchor, Role, provisioning_writes
+from smemu.firmware.common.machine import DeviceType
+from smemu.protocols.gbcs.types import Eui64
+from smemu.protocols.security.keys import (
+    PrivateKey,
+    generate_private_key,
+    private_key_from_scalar,
+    private_scalar,
+    public_point,
+)
+from smemu.protocols.security.keystore import DirectoryKeyStore, InMemoryKeyStore, KeyKind
+
+#: the remote parties of a generated PKI (the DCC test identities, reference 1.2)
+DEFAULT_REMOTE_PARTIES: Final[Mapping[Role, Eui64]] = {
+    Role.SUPPLIER: Eui64.parse("90-B3-D5-1F-30-01-00-00"),
+    Role.NETWORK_OPERATOR: Eui64.parse("90-B3-D5-1F-30-02-00-00"),
+    Role.ACCESS_CONTROL_BROKER: Eui64.parse("90-B3-D5-1F-30-00-00-02"),
+    Role.OTHER_USER: Eui64.parse("90-B3-D5-1F-30-04-00-00"),
+}
+PKI_FILE: Final = "pki.json"
+_ORDER: Final = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+_X500_UNIQUE_IDENTIFIER: Final = ObjectIdentifier("2.5.4.45")
+_HARDWARE_MODULE_NAME: Final = ObjectIdentifier("1.3.6.1.5.5.7.8.4")
+#: hwType of GBCS device certificates (reference 1.3)
+_HW_TYPE: Final = "1.2.826.0.1.8641679.1.2.2.1"
+_NOT_BEFORE: Final = datetime(2015, 1, 1, tzinfo=UTC)
+_NOT_AFTER: Final = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
+def _der_oid(dotted: str) -> bytes:
+    arcs = [int(a) for a in dotted.split(".")]
+    body = bytearray((40 * arcs[0] + arcs[1],))
+    for arc in arcs[2:]:
+        chunk = [arc & 0x7F]
+        rest = arc >> 7
+        while rest:
+            chunk.append(0x80 | (rest & 0x7F))
+            rest >>= 7
+        body += bytes(reversed(chunk))
+    return bytes((0x06, len(body))) + bytes(body)
+
+
+def _key(seed: bytes | None, label: str) -> PrivateKey:
+    if seed is None:
+        return generate_private_key()
+    digest = hashlib.sha256(seed + b"\x00" + label.encode()).digest()
+    return private_key_from_scalar(int.from_bytes(digest, "big") % (_ORDER - 1) + 1)
+
+
+def _certificate(
+    subject_key: PrivateKey, issuer_key: PrivateKey, eui: Eui64, role: Role | None, ka: bool
+) -> x509.Certificate:
+    usage = x509.KeyUsage(
+        digital_signature=not ka,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=ka,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+    issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "smemu test CA")])
+    builder = (
+        x509.CertificateBuilder()
+        .issuer_name(issuer)
+        .public_key(subject_key.public_key())
+        .serial_number(int.from_bytes(hashlib.sha256(bytes(eui) + bytes((ka,))).digest()[:8]))
+        .not_valid_before(_NOT_BEFORE)
+        .not_valid_after(_NOT_AFTER)
+        .add_extension(usage, critical=True)
+    )
+    if role is not None:
+        subject = x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, f"{int(role):02X}"),
+                x509.NameAttribute(
+                    _X500_UNIQUE_IDENTIFIER, b"\x00" + bytes(eui), _type=_ASN1Type.BitString
+                ),
+            ]
+        )
+        builder = builder.subject_name(subject)
+    else:
+        inner = _der_oid(_HW_TYPE) + b"\x04\x08" + bytes(eui)
+        value = bytes((0x30, len(inner))) + inner
+        san = x509.SubjectAlternativeName([x509.OtherName(_HARDWARE_MODULE_NAME, value)])
+        builder = builder.subject_name(x509.Name([])).add_extension(san, critical=True)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+def _write_key(folder: Path, eui: Eui64, kind: KeyKind, key: PrivateKey, cert: bytes) -> None:
+    stem = folder / f"{eui.hex()}-{kind.value}"
+    stem.with_suffix(".pem").write_bytes(cert)
+    path = stem.with_suffix(".key")
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    os.chmod(path, 0o600)
+
+
+@dataclass(frozen=True, slots=True)
+class Pki:
+    """A loaded PKI: every key, who is who, and where it lives."""
+
+    folder: Path
+    keystore: InMemoryKeyStore
+    remote_parties: Mapping[Role, Eui64]
+    devices: Mapping[Eui64, DeviceType]
+
+    def anchors(self) -> tuple[Anchor, ...]:
+        """Trust anchors for a device: the remote parties' public keys."""
+        out = []
+        for role, eui in self.remote_parties.items():
+            ds = self.keystore.ds_public(eui)
+            ka = self.keystore.ka_public(eui)
+            out.append(
+                Anchor(
+                    role,
+                    eui,
+                    None if ds is None else public_point(ds),
+                    None if ka is None else public_point(ka),
+                )
+            )
+        return tuple(out)
+
+    def provisioning(self, eui: Eui64) -> dict[str, bytes]:
+        """NVM entries installing ``eui``'s own keys and the trust anchors.
+
+        :raises SecurityError: the PKI holds no private keys for the device.
+        """
+        ds = self.keystore.ds_private(eui)
+        ka = self.keystore.ka_private(eui)
+        if ds is None or ka is None:
+            raise SecurityError(f"the PKI in {self.folder} has no private keys for {eui}")
+        return provisioning_writes(private_scalar(ds), private_scalar(ka), self.anchors())
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "remote_parties": {r.slug: e.hex() for r, e in self.remote_parties.items()},
+            "devices": {e.hex(): t.value for e, t in self.devices.items()},
+        }
+
+
+def init_pki(
+    folder: Path,
+    devices: Mapping[Eui64, DeviceType],
+    *,
+    remote_parties: Mapping[Role, Eui64] = DEFAULT_REMOTE_PARTIES,
+    seed: bytes | None = None,
+) -> Pki:
+    """Generate keys and certificates for ``remote_parties`` and ``devices`` into ``folder``.
+
+    :param seed: derive every key from this seed (reproducible); random keys without it.
+    :raises ConfigError: ``folder`` already holds a PKI.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    if (folder / PKI_FILE).exists():
+        raise ConfigError(f"{folder} already holds a PKI ({PKI_FILE}); use another folder")
+    ca = _key(seed, "root")
+    parties: list[tuple[Eui64, Role | None]] = [(e, r) for r, e in remote_parties.items()]
+    parties += [(e, None) for e in devices]
+    for eui, role in parties:
+        for kind in (KeyKind.DS, KeyKind.KA):
+            key = _key(seed, f"{eui.hex()}-{kind.value}")
+            cert = _certificate(key, ca, eui, role, kind is KeyKind.KA)
+            _write_key(folder, eui, kind, key, cert.public_bytes(serialization.Encoding.PEM))
+    pki = Pki(folder, InMemoryKeyStore(), dict(remote_parties), dict(devices))
+    (folder / PKI_FILE).write_text(json.dumps(pki.to_json(), indent=2, sort_keys=True) + "\n")
+    return load_pki(folder)
+
+
+def add_devices(pki: Pki, devices: Iterable[tuple[Eui64, DeviceType]]) -> Pki:
+    """Add key pairs for devices the PKI does not know yet (random keys); return the new PKI."""
+    known = dict(pki.devices)
+    ca = generate_private_key()
+    changed = False
+    for eui, kind_of in devices:
+        if eui in known and pki.keystore.ds_private(eui) is not None:
+            continue
+        for kind in (KeyKind.DS, KeyKind.KA):
+            key = generate_private_key()
+            cert = _certificate(key, ca, eui, None, kind is KeyKind.KA)
+            _write_key(pki.folder, eui, kind, key, cert.public_bytes(serialization.Encoding.PEM))
+        known[eui] = kind_of
+        changed = True
+    if not changed:
+        return pki
+    updated = Pki(pki.folder, pki.keystore, pki.remote_parties, known)
+    (pki.folder / PKI_FILE).write_text(json.dumps(updated.to_json(), indent=2, sort_keys=True))
+    return load_pki(pki.folder)
+
+
+def load_pki(folder: Path) -> Pki:
+    """Read a PKI folder (``pki.json`` optional: the DCC test identities otherwise).
+
+    :raises SecurityError: unreadable keys; :raises ConfigError: a malformed ``pki.json``.
+    """
+    store = DirectoryKeyStore.load(folder)
+    remote: dict[Role, Eui64] = {}
+    devices: dict[Eui64, DeviceType] = {}
+    meta = folder / PKI_FILE
+    if meta.exists():
+        try:
+            obj = json.loads(meta.read_text())
+            for slug, eui in obj.get("remote_parties", {}).items():
+                remote[Role.from_slug(slug)] = Eui64.parse(eui)
+            for eui, kind in obj.get("devices", {}).items():
+                devices[Eui64.parse(eui)] = DeviceType(kind)
+        except (ValueError, AttributeError, SecurityError) as exc:
+            raise ConfigError(f"{meta}: {exc}") from exc
+    else:
+        remote = {r: e for r, e in DEFAULT_REMOTE_PARTIES.items() if e in store.euis()}
+    return Pki(folder, store, remote, devices)
+

@@ -1,0 +1,196 @@
+"""ChfMachine: the comms hub function -- WAN endpoint, HAN coordinator, router (minimal).
+
+Layer: firmware. Architecture step 3.
+
+Theory of operation
+-------------------
+The CHF has three ports: ``wan`` (whole GBCS messages to and from the DCC side), ``han``
+(tunnel frames to and from the joined HAN devices, see
+:mod:`~smemu.firmware.common.han`) and ``gpf`` (tunnel frames to and from the gas proxy
+function hosted in the same hub). It decodes a WAN message's headers only far enough to
+read the recipient, then routes it by :data:`ROUTES` on the recipient's kind:
+
+* itself -- executes the command (ECS52 firmware version; others get ECS100);
+* the GPF, or the GSME the GPF proxies -- a tunnel PUT on ``gpf`` (the GPF answers or
+  queues it until the battery-powered GSME next wakes and polls);
+* a HAN device in the CHF device log -- a tunnel PUT on ``han`` addressed to it;
+* anyone else -- dropped and logged.
+
+From the HAN, only devices in the CHF device log are heard. A PUT is routed the same way
+(a HAN device's response or alert goes to the WAN unless it is addressed to another HAN
+device); a GET from the GSME is passed to the GPF, and the GPF's GET-RESPONSE back to the
+GSME. From the GPF, a PUT goes up the WAN.
+
+NVM: ``chf/devices`` JSON {EUI hex: device type} is the CHF device log (the whitelist);
+``chf/gpf`` and ``chf/gsme`` the EUIs of the hosted GPF and of the GSME it proxies.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from typing import ClassVar, Final
+
+from smemu.firmware.common import respond
+from smemu.firmware.common.commands import CommandMachine
+from smemu.firmware.common.cosem import CosemContext, CosemObject, ObjectTable, serve
+from smemu.firmware.common.han import HanFrame, TunnelCommand, decode_han
+from smemu.firmware.common.machine import DeviceType, MessageEvent, Tx
+from smemu.firmware.common.security import Accepted
+from smemu.protocols.dlms import apdu
+from smemu.protocols.dlms.apdu import parse_obis
+from smemu.protocols.dlms.data import OctetString
+from smemu.protocols.gbcs import frame
+from smemu.protocols.gbcs.types import Eui64
+
+DEVICE_LOG: Final = "chf/devices"
+GPF_EUI: Final = "chf/gpf"
+GSME_EUI: Final = "chf/gsme"
+FIRMWARE_VERSION: Final = "fw/version"
+DEFAULT_FIRMWARE: Final = bytes.fromhex("02000000")
+
+
+class Route(enum.Enum):
+    """Where the CHF sends a message, by what its recipient is."""
+
+    SELF = "self"
+    GPF = "gpf"
+    HAN = "han"
+    WAN = "wan"
+    NOWHERE = "nowhere"
+
+
+def _message_recipient(data: bytes) -> Eui64:
+    """The recipient EUI of a GBCS message (decoding only the outer headers)."""
+    message = frame.locate(data).message
+    if isinstance(message, frame.GbtBlockMessage):
+        return message.recipient
+    return message.header.recipient
+
+
+OBJECTS: Final[ObjectTable] = {
+    (1, parse_obis("0-0:0.2.1.255")): CosemObject(
+        get={2: lambda ctx: OctetString(ctx.tx.get(FIRMWARE_VERSION) or DEFAULT_FIRMWARE)}
+    ),
+}
+
+
+class ChfMachine(CommandMachine):
+    """Comms hub function."""
+
+    device_type = DeviceType.CHF
+    HANDLERS: ClassVar = {0x0059: "dlms_command"}
+    UPLINK: ClassVar = "wan"
+    TUNNEL_PORTS: ClassVar = frozenset({"han", "gpf"})
+
+    def on_boot(self, tx: Tx) -> None:
+        if tx.get(FIRMWARE_VERSION) is None:
+            tx.put(FIRMWARE_VERSION, DEFAULT_FIRMWARE)
+        if tx.get(DEVICE_LOG) is None:
+            tx.put_json(DEVICE_LOG, {})
+
+    # ------------------------------------------------------------------- routing
+
+    def _eui(self, tx: Tx, key: str) -> Eui64 | None:
+        raw = tx.get(key)
+        return None if raw is None or len(raw) != 8 else Eui64(raw)
+
+    def device_log(self, tx: Tx) -> dict[str, str]:
+        log = tx.get_json(DEVICE_LOG, {})
+        return log if isinstance(log, dict) else {}
+
+    def route(self, tx: Tx, recipient: Eui64) -> Route:
+        if recipient == self.eui:
+            return Route.SELF
+        if recipient in (self._eui(tx, GPF_EUI), self._eui(tx, GSME_EUI)):
+            return Route.GPF
+        if recipient.hex() in self.device_log(tx):
+            return Route.HAN
+        return Route.NOWHERE
+
+    def forward(self, tx: Tx, data: bytes, recipient: Eui64, route: Route) -> None:
+        if route is Route.GPF:
+            tx.send("gpf", HanFrame(TunnelCommand.PUT, data).encode())
+        elif route is Route.HAN:
+            tx.send("han", HanFrame(TunnelCommand.PUT, data).encode(), recipient)
+        elif route is Route.WAN:
+            tx.send("wan", data)
+        else:
+            tx.log("event", f"no route to {recipient}: message dropped")
+            tx.tally("unroutable")
+            return
+        tx.tally(f"routed_{route.value}")
+
+    def on_message(self, tx: Tx, event: MessageEvent) -> None:
+        handler: Callable[[Tx, MessageEvent], None] = getattr(self, f"_from_{event.port}")
+        handler(tx, event)
+
+    def _from_wan(self, tx: Tx, event: MessageEvent) -> None:
+        tx.tally("received")
+        recipient = _message_recipient(event.data)
+        route = self.route(tx, recipient)
+        if route is Route.SELF:
+            self.execute(tx, "wan", frame.locate(event.data))
+        else:
+            self.forward(tx, event.data, recipient, route)
+
+    def _from_han(self, tx: Tx, event: MessageEvent) -> None:
+        source = event.source
+        if source is None or source.hex() not in self.device_log(tx):
+            tx.log("security", f"HAN frame from unknown device {source}: dropped")
+            tx.tally("rejected")
+            return
+        han = decode_han(event.data)
+        if han.command is TunnelCommand.GET:
+            if source == self._eui(tx, GSME_EUI):
+                tx.send("gpf", event.data)
+            return
+        if han.command is not TunnelCommand.PUT:
+            tx.log("trace", f"unexpected tunnel command {han.command.name} from {source}")
+            return
+        recipient = _message_recipient(han.message)
+        route = self.route(tx, recipient)
+        if route is Route.NOWHERE:
+            route = Route.WAN  # responses and alerts to remote parties
+        if route is Route.SELF:
+            self.execute(tx, "han", frame.locate(han.message))
+        else:
+            self.forward(tx, han.message, recipient, route)
+
+    def _from_gpf(self, tx: Tx, event: MessageEvent) -> None:
+        han = decode_han(event.data)
+        if han.command is TunnelCommand.GET_RESPONSE:
+            gsme = self._eui(tx, GSME_EUI)
+            if gsme is not None:
+                tx.send("han", event.data, gsme)
+            return
+        if han.command is TunnelCommand.PUT:
+            self.forward(tx, han.message, _message_recipient(han.message), Route.WAN)
+
+    def send(self, tx: Tx, port: str, data: bytes) -> None:
+        # The CHF's own answers go out raw on the WAN.
+        if port == "han":
+            super().send(tx, port, data)
+        else:
+            tx.send("wan", data)
+
+    # ------------------------------------------------------------------ commands
+
+    def dlms_command(self, tx: Tx, accepted: Accepted) -> bytes:
+        command = accepted.command
+        request = apdu.decode_exact(command.payload)
+        if not isinstance(request, apdu.AccessRequestMessage):
+            return respond.not_supported_alert(tx, self.credentials, command)
+        body = serve(OBJECTS, CosemContext(tx, command, self.credentials), request)
+        return respond.dlms_response(command, body, self.credentials, critical=accepted.critical)
+
+
+def join_writes(devices: Mapping[Eui64, str], gpf: Eui64, gsme: Eui64 | None) -> dict[str, bytes]:
+    """NVM entries that commission a CHF: its device log and the GPF/GSME pairing."""
+    import json
+
+    log = {eui.hex(): kind for eui, kind in devices.items()}
+    writes = {DEVICE_LOG: json.dumps(log, sort_keys=True).encode(), GPF_EUI: bytes(gpf)}
+    if gsme is not None:
+        writes[GSME_EUI] = bytes(gsme)
+    return writes

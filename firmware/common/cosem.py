@@ -1,0 +1,137 @@
+"""A table-driven COSEM server: answers DLMS access-requests from a table of objects.
+
+Layer: firmware. gbcs-reference.md 7.2 and 7.5: each access-request specification names
+(class id, logical name, attribute or method); the server looks the object up in the
+device's :data:`ObjectTable`, calls the handler, and returns one list-of-data entry and
+one response specification per request specification, in order. Unknown objects answer
+``object-undefined``, unknown attributes or methods ``object-unavailable``; a handler
+raising :class:`CosemFailure` answers the result it names. Handlers write through the
+:class:`CosemContext`'s :class:`~smemu.firmware.common.machine.Tx`, so a request is still
+all-or-nothing at the step level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from smemu.firmware.common.credentials import Credentials
+from smemu.firmware.common.machine import Tx
+from smemu.protocols.dlms import apdu
+from smemu.protocols.dlms.apdu import ActionResult, DataAccessResult
+from smemu.protocols.dlms.axdr import Data
+from smemu.protocols.dlms.data import NullData
+from smemu.protocols.gbcs.frame import GeneralSigningMessage
+
+
+@dataclass(slots=True)
+class CosemContext:
+    """What a handler may use: the step's NVM view, the command, the device's keys."""
+
+    tx: Tx
+    command: GeneralSigningMessage
+    credentials: Credentials
+
+    @property
+    def now(self) -> datetime:
+        return self.tx.now
+
+
+class CosemFailure(Exception):  # noqa: N818 - a control-flow signal, not an error class
+    """Raised by a handler to answer a non-success result code."""
+
+    def __init__(self, result: int) -> None:
+        super().__init__(result)
+        self.result = result
+
+
+Getter = Callable[[CosemContext], Data]
+Setter = Callable[[CosemContext, Data], None]
+Method = Callable[[CosemContext, Data], Data]
+
+
+@dataclass(frozen=True, slots=True)
+class CosemObject:
+    """One interface-class instance: its readable, writable attributes and methods."""
+
+    get: Mapping[int, Getter] = field(default_factory=dict)
+    set: Mapping[int, Setter] = field(default_factory=dict)
+    act: Mapping[int, Method] = field(default_factory=dict)
+
+
+#: (class id, logical name) -> object
+ObjectTable = Mapping[tuple[int, bytes], CosemObject]
+
+
+def _get(table: ObjectTable, ctx: CosemContext, spec: apdu.AccessRequestGet) -> tuple[Data, int]:
+    obj = table.get((spec.class_id, spec.instance_id))
+    if obj is None:
+        return NullData(), DataAccessResult.OBJECT_UNDEFINED
+    getter = obj.get.get(spec.attribute_id)
+    if getter is None:
+        return NullData(), DataAccessResult.OBJECT_UNAVAILABLE
+    try:
+        return getter(ctx), DataAccessResult.SUCCESS
+    except CosemFailure as failure:
+        return NullData(), failure.result
+
+
+def _set(table: ObjectTable, ctx: CosemContext, spec: apdu.AccessRequestSet, value: Data) -> int:
+    obj = table.get((spec.class_id, spec.instance_id))
+    if obj is None:
+        return DataAccessResult.OBJECT_UNDEFINED
+    setter = obj.set.get(spec.attribute_id)
+    if setter is None:
+        return DataAccessResult.READ_WRITE_DENIED
+    try:
+        setter(ctx, value)
+    except CosemFailure as failure:
+        return failure.result
+    return DataAccessResult.SUCCESS
+
+
+def _act(
+    table: ObjectTable, ctx: CosemContext, spec: apdu.AccessRequestAction, value: Data
+) -> tuple[Data, int]:
+    obj = table.get((spec.class_id, spec.instance_id))
+    if obj is None:
+        return NullData(), ActionResult.OBJECT_UNDEFINED
+    method = obj.act.get(spec.method_id)
+    if method is None:
+        return NullData(), ActionResult.OBJECT_UNAVAILABLE
+    try:
+        return method(ctx, value), ActionResult.SUCCESS
+    except CosemFailure as failure:
+        return NullData(), failure.result
+
+
+def serve(
+    table: ObjectTable, ctx: CosemContext, request: apdu.AccessRequestMessage
+) -> apdu.AccessResponseMessage:
+    """Answer every specification of ``request`` from ``table``."""
+    data: list[Data] = []
+    results: list[apdu.AccessResponseSpecification] = []
+    values = request.list_of_data
+    for index, spec in enumerate(request.specifications):
+        value = values[index] if index < len(values) else NullData()
+        if isinstance(spec, apdu.AccessRequestGet):
+            out, result = _get(table, ctx, spec)
+            data.append(out)
+            results.append(apdu.AccessResponseGet(result))
+        elif isinstance(spec, apdu.AccessRequestSet):
+            data.append(NullData())
+            results.append(apdu.AccessResponseSet(_set(table, ctx, spec, value)))
+        elif isinstance(spec, apdu.AccessRequestAction):
+            out, result = _act(table, ctx, spec, value)
+            data.append(out)
+            results.append(apdu.AccessResponseAction(result))
+        elif isinstance(spec, apdu.AccessRequestGetWithSelection):
+            data.append(NullData())
+            results.append(apdu.AccessResponseGet(DataAccessResult.DATA_BLOCK_UNAVAILABLE))
+        else:
+            data.append(NullData())
+            results.append(apdu.AccessResponseSet(DataAccessResult.READ_WRITE_DENIED))
+    return apdu.AccessResponseMessage(
+        request.invoke_id_and_priority, b"", tuple(data), tuple(results)
+    )

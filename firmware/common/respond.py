@@ -1,0 +1,140 @@
+"""Responses and alerts as the device sends them: headers, DLMS bodies, signature or MAC.
+
+Layer: firmware. gbcs-reference.md 4.4 step 5 and 9.2: a response reuses the command's
+originator counter with CRA 02 and originator/recipient swapped; a critical response is
+signed with the device's DS key (bare general-signing), a non-critical one MAC'd with the
+device's KA key against the recipient's. Alerts carry the device's own alert counter
+(NVM ``alert/counter``, strictly increasing) and are signed when critical.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Final
+
+from smemu.firmware.common.credentials import Credentials
+from smemu.firmware.common.machine import Tx
+from smemu.protocols.dlms import apdu
+from smemu.protocols.dlms.axdr import Data
+from smemu.protocols.dlms.data import LongUnsigned, OctetString, Structure
+from smemu.protocols.gbcs import secure
+from smemu.protocols.gbcs.frame import GeneralSigningMessage, GroupingHeader, OtherInformation
+from smemu.protocols.gbcs.types import Cra, Eui64
+
+ALERT_COUNTER: Final = "alert/counter"
+#: First alert counter of a new device (any start is valid; distinct from command ranges).
+_ALERT_COUNTER_START: Final = 0x10000
+#: Message codes of the alerts built here.
+GENERIC_CRITICAL_ALERT: Final = 0x1000
+GENERIC_NON_CRITICAL_ALERT: Final = 0x1001
+ECS100_NOT_SUPPORTED: Final = 0x0120
+#: Alert code "Command not supported by Device" (ECS100, reference 7.9).
+ALERT_NOT_SUPPORTED: Final = 0x8F85
+_EPOCH_2000: Final = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def invoke_id(counter: int) -> int:
+    """DLMS long-invoke-id-and-priority: flags 0x20 and the counter's low 24 bits."""
+    return 0x20000000 | (counter & 0xFFFFFF)
+
+
+def cosem_datetime(instant: datetime) -> bytes:
+    """The 12-octet COSEM date-time of a UTC instant (deviation 0, status 0)."""
+    t = instant.astimezone(UTC)
+    return b"".join(
+        (
+            t.year.to_bytes(2, "big"),
+            bytes((t.month, t.day, t.isoweekday(), t.hour, t.minute, t.second)),
+            bytes((t.microsecond // 10000,)),
+            b"\x00\x00\x00",
+        )
+    )
+
+
+def seconds_since_2000(instant: datetime) -> int:
+    return int((instant - _EPOCH_2000).total_seconds())
+
+
+def response_header(command: GeneralSigningMessage, own: Eui64) -> GroupingHeader:
+    """The grouping header of the response to ``command`` (Other Information echoed)."""
+    h = command.header
+    return GroupingHeader(
+        Cra.RESPONSE, h.originator_counter, own, h.originator, None, h.other_information
+    )
+
+
+def secure_message(
+    message: GeneralSigningMessage, credentials: Credentials, *, critical: bool
+) -> bytes:
+    """Sign (critical) or MAC (non-critical) a device-originated message and encode it."""
+    if critical:
+        return secure.sign(message, credentials.keystore).encode()
+    return secure.protect(message, credentials.keystore).encode()
+
+
+def dlms_response(
+    command: GeneralSigningMessage,
+    body: apdu.AccessResponseMessage,
+    credentials: Credentials,
+    *,
+    critical: bool,
+) -> bytes:
+    header = response_header(command, credentials.eui)
+    message = GeneralSigningMessage(header, apdu.encode(body), None)
+    return secure_message(message, credentials, critical=critical)
+
+
+def next_alert_counter(tx: Tx) -> int:
+    """Take the next alert counter and record it in this step's NVM writes."""
+    counter = tx.get_int(ALERT_COUNTER, _ALERT_COUNTER_START - 1) + 1
+    tx.put_int(ALERT_COUNTER, counter)
+    return counter
+
+
+def dlms_alert(
+    tx: Tx,
+    credentials: Credentials,
+    recipient: Eui64,
+    alert_code: int,
+    extra: tuple[Data, ...] = (),
+    *,
+    message_code: int = GENERIC_CRITICAL_ALERT,
+    other_information: OtherInformation | None = None,
+    critical: bool = True,
+) -> bytes:
+    """A DLMS data-notification alert: structure{alert code, timestamp, extra...}."""
+    counter = next_alert_counter(tx)
+    body = apdu.DataNotificationMessage(
+        invoke_id(counter),
+        b"",
+        Structure(
+            (LongUnsigned(alert_code), OctetString(cosem_datetime(tx.now)), *extra)
+        ),
+    )
+    oi = other_information or OtherInformation(message_code)
+    header = GroupingHeader(Cra.ALERT, counter, credentials.eui, recipient, None, oi)
+    message = GeneralSigningMessage(header, apdu.encode(body), None)
+    return secure_message(message, credentials, critical=critical)
+
+
+def not_supported_alert(
+    tx: Tx, credentials: Credentials, command: GeneralSigningMessage
+) -> bytes:
+    """ECS100 "Command not supported by Device": identifies the command it rejects.
+
+    Body (reference 7.9): octet-string(10) = message code(2) || originator counter(8); the
+    grouping header's Other Information carries the command's originator and counter as
+    Supplementary Remote Party ID and counter.
+    """
+    h = command.header
+    oi = OtherInformation(ECS100_NOT_SUPPORTED, h.originator, h.originator_counter)
+    ident = h.message_code.to_bytes(2, "big") + h.originator_counter.to_bytes(8, "big")
+    return dlms_alert(
+        tx,
+        credentials,
+        h.originator,
+        ALERT_NOT_SUPPORTED,
+        (OctetString(ident),),
+        message_code=ECS100_NOT_SUPPORTED,
+        other_information=oi,
+    )

@@ -1,0 +1,90 @@
+"""GpfMachine: the gas proxy function hosted in the comms hub (minimal until issue 7).
+
+Layer: firmware.
+
+Theory of operation
+-------------------
+The GPF talks only to the CHF, over its ``chf`` port, in tunnel frames. A PUT addressed to
+the GPF is a command it executes itself (none implemented yet: ECS100 answers). A PUT
+addressed to the GSME it proxies is queued in NVM (``gpf/queue/<seq>``, oldest first,
+at most :data:`QUEUE_LIMIT`), because the battery-powered GSME's radio is off most of the
+time. When the GSME wakes it sends a GET (relayed by the CHF); the GPF answers with one
+GET-RESPONSE carrying the oldest queued message and the count still waiting, and the GSME
+keeps polling until that count is zero. Anything the GPF itself originates goes up as a
+PUT on ``chf`` for the CHF to send over the WAN.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Final
+
+from smemu.firmware.common.commands import CommandMachine
+from smemu.firmware.common.han import HanFrame, TunnelCommand, decode_han
+from smemu.firmware.common.machine import DeviceType, MessageEvent, Tx
+from smemu.protocols.gbcs import frame
+from smemu.protocols.gbcs.types import Eui64
+
+GSME_EUI: Final = "gpf/gsme"
+QUEUE_PREFIX: Final = "gpf/queue/"
+QUEUE_NEXT: Final = "gpf/queue_next"
+#: most commands held for the GSME; older ones are dropped first (logged)
+QUEUE_LIMIT: Final = 64
+
+
+class GpfMachine(CommandMachine):
+    """Gas proxy function."""
+
+    device_type = DeviceType.GPF
+    HANDLERS: ClassVar = {}
+    UPLINK: ClassVar = "chf"
+    TUNNEL_PORTS: ClassVar = frozenset({"chf"})
+
+    def on_boot(self, tx: Tx) -> None:
+        if tx.get(QUEUE_NEXT) is None:
+            tx.put_int(QUEUE_NEXT, 0)
+
+    def queued(self, tx: Tx) -> list[str]:
+        return tx.keys(QUEUE_PREFIX)
+
+    def on_message(self, tx: Tx, event: MessageEvent) -> None:
+        han = decode_han(event.data)
+        if han.command is TunnelCommand.GET:
+            self._answer_poll(tx)
+            return
+        if han.command is not TunnelCommand.PUT:
+            tx.log("trace", f"unexpected tunnel command {han.command.name}")
+            return
+        located = frame.locate(han.message)
+        message = located.message
+        recipient = (
+            message.recipient
+            if isinstance(message, frame.GbtBlockMessage)
+            else message.header.recipient
+        )
+        gsme = tx.get(GSME_EUI)
+        if gsme is not None and recipient == Eui64(gsme):
+            self._enqueue(tx, han.message)
+        else:
+            tx.tally("received")
+            self.execute(tx, "chf", located)
+
+    def _enqueue(self, tx: Tx, data: bytes) -> None:
+        queued = self.queued(tx)
+        if len(queued) >= QUEUE_LIMIT:
+            tx.delete(queued[0])
+            tx.log("event", "GSME queue full: oldest command dropped")
+        seq = tx.get_int(QUEUE_NEXT)
+        tx.put(f"{QUEUE_PREFIX}{seq:012d}", data)
+        tx.put_int(QUEUE_NEXT, seq + 1)
+        tx.tally("queued")
+
+    def _answer_poll(self, tx: Tx) -> None:
+        queued = self.queued(tx)
+        if not queued:
+            tx.send("chf", HanFrame(TunnelCommand.GET_RESPONSE, b"", 0).encode())
+            return
+        data = tx.get(queued[0]) or b""
+        tx.delete(queued[0])
+        remaining = min(len(queued) - 1, 0xFF)
+        tx.send("chf", HanFrame(TunnelCommand.GET_RESPONSE, data, remaining).encode())
+        tx.tally("delivered")

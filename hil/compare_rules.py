@@ -1,0 +1,252 @@
+"""The reviewed table of what may differ between a device's RESPONSE and the reference RESPONSE.
+
+Layer: hil. Everything not named here must be equal: message code, CRA, frame and signature
+element form, result codes, structure, data types and values. A rule only ever lets a
+*value* (or, for logs, an array's length) differ; a type never may. Each rule says why, citing
+the Use Case volume or gbcs-reference.md. Review changes to this table like spec changes.
+
+Paths are matched with :func:`fnmatch.fnmatchcase`. They read like the decoded message:
+``header.counter``, ``dlms.access_response.list_of_data[0].structure[1]``,
+``dlms.…protection_parameters.transaction_id``, ``dlms.…ciphered_block``,
+``dlms.plaintext[0]…``, ``gbz.components[0].zcl_payload``, ``asn1[0][1]``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Final
+
+
+class Allow(enum.StrEnum):
+    """What a rule lets differ."""
+
+    #: the value may differ; the type (and, for strings, nothing else) is still checked
+    VALUE = "value"
+    #: an array may hold a different number of entries (entries present are still compared)
+    LENGTH = "length"
+    #: the value names a party or counter: equal after mapping reference -> replay identities
+    IDENTITY = "identity"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One permitted difference."""
+
+    family: str  #: ``header``, ``dlms``, ``gbz`` or ``asn1``
+    path: str  #: fnmatch pattern on the comparison path
+    allow: Allow
+    reason: str
+    #: message codes the rule is limited to (empty: every use case)
+    message_codes: frozenset[int] = frozenset()
+    #: data type names the rule is limited to (DLMS ``double-long-unsigned``, ASN.1
+    #: ``GeneralizedTime``; empty: any type)
+    types: frozenset[str] = frozenset()
+
+
+def _codes(*codes: int) -> frozenset[int]:
+    return frozenset(codes)
+
+
+_READING_TYPES: Final = frozenset(
+    {
+        "double-long-unsigned",
+        "double-long",
+        "long64",
+        "long64-unsigned",
+        "long-unsigned",
+        "long",
+        "octet-string",
+        "compact-array",
+        "bit-string",
+    }
+)
+
+#: Register, log and status reads whose values are the meter's own measurements and state
+#: (Use Case volume: ECS17a-e, ECS18a/b, ECS19, ECS20a-d, ECS21a-c, ECS22a-c, ECS23, ECS23b,
+#: ECS35a-g, ECS45, ECS52, ECS61c, ECS66, ECS82, CCS05/06/07 device logs).
+READ_CODES: Final = _codes(
+    0x0026, 0x0027, 0x0028, 0x0029, 0x002A, 0x002B, 0x002C, 0x002D, 0x002E, 0x002F,
+    0x0030, 0x00C9, 0x0033, 0x0034, 0x0035, 0x0036, 0x0037, 0x0038, 0x0039, 0x00C0,
+    0x0048, 0x0049, 0x0093, 0x0094, 0x00B9, 0x00BA, 0x00FD, 0x0052, 0x0059, 0x005E,
+    0x0060, 0x0069, 0x0004, 0x010F, 0x00FE,
+)  # fmt: skip
+#: Logs: the number of entries depends on the device's history.
+LOG_CODES: Final = _codes(
+    0x002E, 0x00C9, 0x0035, 0x0036, 0x0038, 0x0039, 0x00C0, 0x0048, 0x0049, 0x0093,
+    0x0094, 0x00B9, 0x00BA, 0x00FD, 0x0004, 0x010F, 0x00FE, 0x0013,
+)  # fmt: skip
+#: ECS70 Set Clock: the response reads the clock's time and status (rows 675, 676).
+CLOCK_CODES: Final = _codes(0x0062)
+#: Firmware version reads and activation outcomes: the device's own version (CS06, CS08).
+FIRMWARE_CODES: Final = _codes(0x0012, 0x00CA, 0x0129, 0x012B)
+#: The device's own credentials: certificates, certificate requests, trust anchor details
+#: (CS02a, CS02c, CS02e, CS02f).
+CREDENTIAL_CODES: Final = _codes(0x0008, 0x000A, 0x000C, 0x011B)
+#: GSME clock (GCS28): the response carries the device time.
+GSME_CLOCK_CODES: Final = _codes(0x007F)
+
+RULES: Final[tuple[Rule, ...]] = (
+    # ---------------------------------------------------------------- grouping header
+    Rule("header", "header.originator", Allow.IDENTITY, "the device's own EUI-64 (GBCS 7.2.5)"),
+    Rule("header", "header.recipient", Allow.IDENTITY, "the remote party that sent the command"),
+    Rule(
+        "header",
+        "header.counter",
+        Allow.VALUE,
+        "a response repeats its command's originator counter (ref. 9.2); the head-end's "
+        "correlation checks it against the command actually sent",
+    ),
+    Rule("header", "header.date_time", Allow.VALUE, "the device's clock at response time"),
+    Rule(
+        "header",
+        "header.other_information.supplementary_remote_party_id",
+        Allow.IDENTITY,
+        "the remote party a DCC-originated command acted for (echoed)",
+    ),
+    Rule(
+        "header",
+        "header.other_information.supplementary_remote_party_counter",
+        Allow.IDENTITY,
+        "that remote party's counter, echoed from the command",
+    ),
+    Rule(
+        "header",
+        "header.other_information.supplementary_originator_counter",
+        Allow.VALUE,
+        "chosen by the device to derive the URP encryption key (ref. 3.2, 4.5)",
+    ),
+    Rule("header", "header.signature", Allow.VALUE, "made with the device's own DS key"),
+    Rule("header", "header.mac", Allow.VALUE, "made with a per-message key (GBCS 4.3.3)"),
+    # ------------------------------------------------------------------------- DLMS
+    Rule(
+        "dlms",
+        "dlms.*.invoke_id",
+        Allow.VALUE,
+        "low 24 bits of the originator counter (ref. 7.2); correlation checks it",
+    ),
+    Rule(
+        "dlms",
+        "dlms.*protection_parameters.transaction_id",
+        Allow.VALUE,
+        "04 and the command's counter (ref. 4.5)",
+    ),
+    Rule(
+        "dlms",
+        "dlms.*protection_parameters.originator",
+        Allow.IDENTITY,
+        "the device's EUI-64 as encrypting party (ref. 7.6)",
+    ),
+    Rule(
+        "dlms",
+        "dlms.*protection_parameters.recipient",
+        Allow.IDENTITY,
+        "the remote party the data is encrypted for (ref. 7.6)",
+    ),
+    Rule(
+        "dlms",
+        "dlms.*ciphered_block",
+        Allow.VALUE,
+        "ciphertext under a per-message key; the plaintexts are compared when both decrypt",
+    ),
+    Rule(
+        "dlms",
+        "dlms.data_notification.body.structure[[]1[]]",
+        Allow.VALUE,
+        "the alert's timestamp: the device's clock (ref. 7.2)",
+    ),
+    Rule(
+        "dlms",
+        "dlms.*",
+        Allow.VALUE,
+        "register values, log entries and states are the meter's own measurements",
+        READ_CODES,
+        _READING_TYPES | {"enum", "unsigned"},
+    ),
+    Rule("dlms", "dlms.*", Allow.LENGTH, "a log holds what the device recorded", LOG_CODES),
+    Rule(
+        "dlms",
+        "dlms.access_response.list_of_data[[]3[]]",
+        Allow.VALUE,
+        "Clock time read back after setting (row 675)",
+        CLOCK_CODES,
+        frozenset({"octet-string"}),
+    ),
+    Rule(
+        "dlms",
+        "dlms.access_response.list_of_data[[]4[]]",
+        Allow.VALUE,
+        "Clock status read back (row 676)",
+        CLOCK_CODES,
+        frozenset({"unsigned"}),
+    ),
+    # -------------------------------------------------------------------------- GBZ
+    Rule("gbz", "gbz.alert.timestamp", Allow.VALUE, "the alert's timestamp (ref. 7.7)"),
+    Rule("gbz", "gbz.components[[]*[]].from_date_time", Allow.VALUE, "device clock (ref. 7.7)"),
+    Rule(
+        "gbz",
+        "gbz.components[[]*[]].ciphertext",
+        Allow.VALUE,
+        "ciphertext under a per-message key; the plaintexts are compared when both decrypt",
+    ),
+    Rule(
+        "gbz",
+        "gbz.*",
+        Allow.VALUE,
+        "readings and state in ZCL read responses are the meter's own (byte-level until the "
+        "typed ZCL codec lands)",
+        frozenset({0x0074, 0x0075, 0x0076, 0x0077, 0x0078, 0x0079, 0x0082, 0x0084, 0x008D, 0x008E}),
+        frozenset({"zcl-payload", "plaintext"}),
+    ),
+    # ------------------------------------------------------------------------ ASN.1
+    Rule(
+        "asn1",
+        "asn1*",
+        Allow.VALUE,
+        "the device's firmware version",
+        FIRMWARE_CODES,
+        frozenset({"OCTET STRING"}),
+    ),
+    Rule(
+        "asn1",
+        "asn1*",
+        Allow.VALUE,
+        "the device's own certificates, keys and trust-anchor identifiers",
+        CREDENTIAL_CODES,
+    ),
+    Rule(
+        "asn1",
+        "asn1*",
+        Allow.VALUE,
+        "the device's clock",
+        GSME_CLOCK_CODES | FIRMWARE_CODES,
+        frozenset({"GeneralizedTime"}),
+    ),
+    Rule("asn1", "asn1*", Allow.LENGTH, "a device log holds what the device recorded", LOG_CODES),
+    Rule(
+        "asn1",
+        "asn1*",
+        Allow.IDENTITY,
+        "entity identifiers of the device or remote parties (mapped for a replay)",
+        frozenset(),
+        frozenset({"OCTET STRING"}),
+    ),
+)
+
+
+def find_rule(
+    family: str, path: str, allow: Allow, message_code: int, type_name: str
+) -> Rule | None:
+    """The first rule letting ``allow`` differ at ``path`` for this use case and type."""
+    from fnmatch import fnmatchcase
+
+    for rule in RULES:
+        if rule.family != family or rule.allow is not allow:
+            continue
+        if rule.message_codes and message_code not in rule.message_codes:
+            continue
+        if rule.types and type_name not in rule.types:
+            continue
+        if fnmatchcase(path, rule.path):
+            return rule
+    return None

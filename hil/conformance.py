@@ -1,0 +1,546 @@
+"""The conformance runner: replay every reference COMMAND against a device and judge its answer.
+
+Layer: hil. Theory of operation: :func:`discover` walks a vector folder laid out as the DCC
+Reference Test Data Set is (one folder ``<SRV>_<UseCase>`` per service request variant, files
+``<scenario>_{COMMAND,PRECOMMAND,RESPONSE}_GBCS.HEX`` and ``<...>_ALERT_<...>_GBCS.HEX``) and
+groups the files into :class:`Scenario` objects per :class:`UseCaseVectors`. Nothing else of a
+file name is read: what a command is, who it is for and what answers it come from decoding it.
+
+:class:`ConformanceRunner` then takes each scenario's COMMAND (or its PRECOMMAND when no
+COMMAND exists), picks the device type from the use-case registry (or, for use cases that
+several device types serve, from what the other vectors addressed to the same recipient
+are), asks a :class:`~smemu.hil.dut.DeviceProvider` for a fresh device of that type,
+re-keys the command for it (:class:`~smemu.hil.replay.Replayer`), sends it, correlates and
+verifies the answer (:class:`~smemu.hil.headend.HeadEnd`) and compares it with the reference
+RESPONSE (:func:`~smemu.hil.compare.compare_responses`). Each scenario ends in one
+:class:`CaseResult` with a :class:`Verdict`.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Final
+
+from smemu.errors import ConfigError, DecodeError, HalTimeout, SmemuError
+from smemu.firmware.common.machine import DeviceType
+from smemu.hil.compare import Comparison, Substitutions, compare_responses
+from smemu.hil.dut import DeviceProvider, DeviceUnavailableError, DeviceUnderTest
+from smemu.hil.headend import HeadEnd, Outcome, Received
+from smemu.hil.replay import Replayer, ReplayError
+from smemu.protocols.gbcs import frame
+from smemu.protocols.gbcs.message_codes import lookup
+from smemu.protocols.gbcs.types import Cra, Eui64
+from smemu.protocols.gbcs.use_cases import by_message_code
+from smemu.protocols.security.keystore import KeyStore
+
+#: ``<scenario>_<KIND>_GBCS.HEX``: a command, pre-command or response file.
+_MESSAGE_FILE: Final = re.compile(
+    r"^(?P<key>.+)_(?P<kind>PRECOMMAND|COMMAND|RESPONSE)_GBCS\.HEX$", re.IGNORECASE
+)
+#: ``<scenario...>_ALERT[_<label>]_GBCS.HEX``: an alert the scenario leads to.
+_ALERT_FILE: Final = re.compile(r"^(?P<key>.+?)_ALERT(?:_(?P<label>.+))?_GBCS\.HEX$", re.IGNORECASE)
+_VECTOR_SUFFIX: Final = "_GBCS.HEX"
+#: registry device names -> emulated device types
+_DEVICE_TYPES: Final[Mapping[str, DeviceType]] = {
+    "ESME": DeviceType.ESME,
+    "GSME": DeviceType.GSME,
+    "CHF": DeviceType.CHF,
+    "GPF": DeviceType.GPF,
+    "PPMID": DeviceType.PPMID,
+    "HCALCS": DeviceType.HCALC,
+}
+DEFAULT_TIMEOUT: Final = 10.0
+
+
+class Verdict(enum.StrEnum):
+    """How one scenario ended."""
+
+    PASSED = "passed"  #: answered, verified, equal to the reference up to the allowed rules
+    FAILED = "failed"  #: answered wrongly (or not verifiably)
+    TIMEOUT = "timeout"  #: no answer within the time allowed (counted as failed)
+    ERROR = "error"  #: the runner could not run it (a reference that does not replay)
+    SKIPPED = "skipped"  #: nothing to run, filtered out, or no such device on the rig
+
+    @property
+    def failed(self) -> bool:
+        return self in (Verdict.FAILED, Verdict.TIMEOUT)
+
+
+# ------------------------------------------------------------------------------ discovery
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """One command of a use case with its reference answer (the files, not their bytes)."""
+
+    folder: str  #: the use-case folder's name, ``<SRV>_<UseCase>``
+    name: str  #: the file names' common part, before ``_COMMAND`` / ``_RESPONSE``
+    command: Path | None = None
+    precommand: Path | None = None
+    response: Path | None = None
+    alerts: tuple[Path, ...] = ()
+
+    @property
+    def id(self) -> str:
+        """``<folder>/<name>``: unique within a vector set."""
+        return f"{self.folder}/{self.name}"
+
+    @property
+    def input(self) -> Path | None:
+        """The file to replay: the COMMAND, else the PRECOMMAND."""
+        return self.command if self.command is not None else self.precommand
+
+
+@dataclass(frozen=True, slots=True)
+class UseCaseVectors:
+    """All scenarios of one ``<SRV>_<UseCase>`` folder."""
+
+    folder: str
+    service: str  #: the service request variant (``SRV``), e.g. ``2.1``
+    use_case: str  #: the use case as the folder names it, e.g. ``ECS08``
+    path: Path
+    scenarios: tuple[Scenario, ...]
+    #: alert files that belong to no scenario of the folder
+    loose_alerts: tuple[Path, ...] = ()
+
+
+def split_folder(name: str) -> tuple[str, str]:
+    """``2.1_ECS08`` -> (``2.1``, ``ECS08``); a name without ``_`` is all use case."""
+    service, sep, use_case = name.partition("_")
+    return (service, use_case) if sep else ("", name)
+
+
+def _tokens(key: str) -> list[str]:
+    return key.upper().split("_")
+
+
+def _is_subsequence(short: Sequence[str], long: Sequence[str]) -> bool:
+    it = iter(long)
+    return all(token in it for token in short)
+
+
+def _folder_vectors(folder: Path) -> UseCaseVectors:
+    slots: dict[str, dict[str, Path]] = defaultdict(dict)
+    alerts: list[tuple[str, Path]] = []
+    for path in sorted(folder.iterdir()):
+        if not path.is_file():
+            continue
+        match = _MESSAGE_FILE.match(path.name)
+        if match is not None:
+            slots[match["key"]][match["kind"].upper()] = path
+            continue
+        alert = _ALERT_FILE.match(path.name)
+        if alert is not None:
+            alerts.append((alert["key"], path))
+    owned: dict[str, list[Path]] = defaultdict(list)
+    loose: list[Path] = []
+    for key, path in alerts:
+        # An alert belongs to the scenario whose name is the longest subsequence of the
+        # alert's leading part (``X_8F66_FUTURE_DATED_SUCCESS`` -> ``X_FUTURE_DATED_SUCCESS``).
+        tokens = _tokens(key)
+        owners = [k for k in slots if _is_subsequence(_tokens(k), tokens)]
+        if owners:
+            owned[max(owners, key=lambda k: (len(_tokens(k)), k))].append(path)
+        else:
+            loose.append(path)
+    scenarios = tuple(
+        Scenario(
+            folder.name,
+            key,
+            files.get("COMMAND"),
+            files.get("PRECOMMAND"),
+            files.get("RESPONSE"),
+            tuple(owned.get(key, ())),
+        )
+        for key, files in sorted(slots.items())
+    )
+    service, use_case = split_folder(folder.name)
+    return UseCaseVectors(folder.name, service, use_case, folder, scenarios, tuple(loose))
+
+
+def discover(root: Path, *, pattern: str | None = None) -> list[UseCaseVectors]:
+    """Every folder under ``root`` (itself included) holding ``*_GBCS.HEX`` vectors.
+
+    :param pattern: keep only use cases whose folder, use-case id or scenario id matches
+        this shell pattern (``ECS0*``, ``2.1_*``, ``*FUTURE_DATED*``); scenarios that do not
+        match are left out of a folder whose name does not match either.
+    :raises ConfigError: ``root`` is not a folder.
+    """
+    if not root.is_dir():
+        raise ConfigError(f"vector folder {root} does not exist")
+    folders = sorted({p.parent for p in root.rglob("*") if p.name.upper().endswith(_VECTOR_SUFFIX)})
+    out: list[UseCaseVectors] = []
+    for folder in folders:
+        vectors = _folder_vectors(folder)
+        if pattern is not None and not (
+            fnmatchcase(vectors.folder, pattern) or fnmatchcase(vectors.use_case, pattern)
+        ):
+            kept = tuple(s for s in vectors.scenarios if fnmatchcase(s.id, pattern))
+            if not kept:
+                continue
+            vectors = UseCaseVectors(
+                vectors.folder, vectors.service, vectors.use_case, vectors.path, kept
+            )
+        if vectors.scenarios:
+            out.append(vectors)
+    return out
+
+
+def read_vector(path: Path) -> bytes:
+    """The message in a ``.HEX`` file (hex digits, whitespace ignored).
+
+    :raises DecodeError: the file is not hex.
+    """
+    text = "".join(path.read_text(encoding="ascii", errors="replace").split())
+    try:
+        return bytes.fromhex(text)
+    except ValueError as exc:
+        raise DecodeError(f"{path.name}: not hex ({exc})", path=str(path)) from exc
+
+
+# --------------------------------------------------------------------------- device type
+
+
+@dataclass(frozen=True, slots=True)
+class CommandInfo:
+    """What the reference command is, from its grouping header."""
+
+    message_code: int
+    recipient: Eui64
+    originator: Eui64
+    counter: int
+    srp_counter: int | None = None  #: supplementary remote party counter, when present
+
+
+def command_info(data: bytes) -> CommandInfo:
+    """Read message code and parties of a reference command.
+
+    :raises DecodeError: the bytes are no GBCS command (or a GBT block).
+    """
+    located = frame.locate(data)
+    inner = frame.signing_message(located.message)
+    if inner is None:
+        raise DecodeError("a GBT block cannot be replayed; reassemble it first", path="message")
+    header = inner.header
+    if header.cra is not Cra.COMMAND:
+        raise DecodeError(f"expected a command, got a {header.cra.label}", path="header.cra")
+    return CommandInfo(
+        header.message_code,
+        header.recipient,
+        header.originator,
+        header.originator_counter,
+        header.other_information.supplementary_remote_party_counter,
+    )
+
+
+def registry_device_types(message_code: int) -> tuple[DeviceType, ...]:
+    """The device types the use-case registry names as targets of ``message_code``."""
+    use_case = by_message_code(message_code)
+    if use_case is None:
+        return ()
+    return tuple(_DEVICE_TYPES[d.value] for d in use_case.devices if d.value in _DEVICE_TYPES)
+
+
+def recipient_types(infos: Iterable[CommandInfo]) -> dict[Eui64, DeviceType]:
+    """EUI -> device type, by majority of the commands with exactly one registry target.
+
+    Some use cases (security credentials, firmware, joins) serve every device type; their
+    target is whatever the recipient is, which the recipient's other commands tell.
+    """
+    votes: dict[Eui64, Counter[DeviceType]] = defaultdict(Counter)
+    for info in infos:
+        types = registry_device_types(info.message_code)
+        if len(types) == 1:
+            votes[info.recipient][types[0]] += 1
+    return {eui: count.most_common(1)[0][0] for eui, count in votes.items()}
+
+
+def device_type_for(info: CommandInfo, known: Mapping[Eui64, DeviceType]) -> DeviceType | None:
+    """The device type a command is for: the registry's single target, else the recipient's."""
+    types = registry_device_types(info.message_code)
+    if len(types) == 1:
+        return types[0]
+    found = known.get(info.recipient)
+    if found is not None and (not types or found in types):
+        return found
+    return None
+
+
+# ---------------------------------------------------------------------------------- runner
+
+
+@dataclass(frozen=True, slots=True)
+class CaseResult:
+    """One scenario's outcome, with everything a report shows."""
+
+    scenario: Scenario
+    verdict: Verdict
+    message: str  #: one line: why (the first difference, the error, the skip reason)
+    device_type: DeviceType | None = None
+    message_code: int | None = None
+    use_case_id: str | None = None  #: the registry's id for the message code
+    command: bytes = b""  #: the reference command (or pre-command)
+    sent: bytes = b""  #: the re-keyed command sent to the device
+    expected: bytes = b""  #: the reference response
+    actual: bytes = b""  #: the device's response
+    alerts: tuple[bytes, ...] = ()  #: other messages the device sent (alerts, unmatched)
+    reference_alerts: tuple[bytes, ...] = ()
+    comparison: Comparison | None = None
+    problems: tuple[str, ...] = ()  #: verification problems of the response
+    rewritten: tuple[str, ...] = ()  #: payload fields the replay rewrote
+    properties: Mapping[str, str] = field(default_factory=dict)  #: rig and firmware ids
+    duration: float = 0.0
+
+    @property
+    def first_difference(self) -> str | None:
+        if self.comparison is None or self.comparison.first_difference is None:
+            return None
+        return str(self.comparison.first_difference)
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """Every scenario's result, in run order."""
+
+    results: tuple[CaseResult, ...]
+    rig: str
+    vectors: str
+    duration: float = 0.0
+
+    def count(self, verdict: Verdict) -> int:
+        return sum(1 for r in self.results if r.verdict is verdict)
+
+    @property
+    def passed(self) -> int:
+        return self.count(Verdict.PASSED)
+
+    @property
+    def failed(self) -> int:
+        """Failures, timeouts included."""
+        return sum(1 for r in self.results if r.verdict.failed)
+
+    @property
+    def ok(self) -> bool:
+        """Something passed and nothing failed, timed out or erred (skips are no failure)."""
+        return self.passed > 0 and all(
+            r.verdict in (Verdict.PASSED, Verdict.SKIPPED) for r in self.results
+        )
+
+    def summary(self) -> str:
+        """``N passed, N failed`` plus timeouts, errors and skips when there are any."""
+        parts = [f"{self.passed} passed", f"{self.failed} failed"]
+        timeouts = self.count(Verdict.TIMEOUT)
+        if timeouts:
+            parts[-1] += f" ({timeouts} timed out)"
+        for verdict, word in ((Verdict.ERROR, "errors"), (Verdict.SKIPPED, "skipped")):
+            n = self.count(verdict)
+            if n:
+                parts.append(f"{n} {word}")
+        return ", ".join(parts)
+
+    def by_use_case(self) -> dict[str, list[CaseResult]]:
+        """Results grouped by use-case folder, in run order."""
+        groups: dict[str, list[CaseResult]] = {}
+        for result in self.results:
+            groups.setdefault(result.scenario.folder, []).append(result)
+        return groups
+
+
+#: called after each scenario: (result, number done, total)
+Progress = Callable[[CaseResult, int, int], None]
+
+
+@dataclass(slots=True)
+class ConformanceRunner:
+    """Runs scenarios against devices from ``provider`` (see the module docstring).
+
+    :param provider: hands out a fresh device per scenario and the head-end's keys.
+    :param reference_keys: the key store the reference vectors were made with.
+    :param reference_roles: reference remote-party EUI -> RemotePartyRole number.
+    :param timeout: seconds to wait for each answer.
+    :param device_types: run only commands for these device types (empty: all).
+    :param keep_counters: re-use the reference counters instead of fresh ones (for a device
+        that carries the reference identities and has seen no commands, so that its answers
+        can equal the reference byte for byte).
+    """
+
+    provider: DeviceProvider
+    reference_keys: KeyStore
+    reference_roles: Mapping[Eui64, int]
+    timeout: float = DEFAULT_TIMEOUT
+    device_types: frozenset[DeviceType] = frozenset()
+    keep_counters: bool = False
+
+    async def run(
+        self,
+        suites: Sequence[UseCaseVectors],
+        *,
+        progress: Progress | None = None,
+        vectors: str = "",
+    ) -> RunResult:
+        """Run every scenario of ``suites`` in order."""
+        start = time.perf_counter()
+        scenarios = [s for suite in suites for s in suite.scenarios]
+        known = recipient_types(self._infos(scenarios))
+        results: list[CaseResult] = []
+        for index, scenario in enumerate(scenarios, 1):
+            result = await self.run_one(scenario, known)
+            results.append(result)
+            if progress is not None:
+                progress(result, index, len(scenarios))
+        return RunResult(tuple(results), self.provider.rig, vectors, time.perf_counter() - start)
+
+    @staticmethod
+    def _infos(scenarios: Iterable[Scenario]) -> list[CommandInfo]:
+        infos = []
+        for scenario in scenarios:
+            path = scenario.input
+            if path is None:
+                continue
+            try:
+                infos.append(command_info(read_vector(path)))
+            except (DecodeError, OSError):
+                continue
+        return infos
+
+    async def run_one(
+        self, scenario: Scenario, known: Mapping[Eui64, DeviceType] | None = None
+    ) -> CaseResult:
+        """Run one scenario; never raises for anything the scenario or device does."""
+        start = time.perf_counter()
+        result = await self._run(scenario, known or {})
+        return replace(result, duration=time.perf_counter() - start)
+
+    async def _run(self, scenario: Scenario, known: Mapping[Eui64, DeviceType]) -> CaseResult:
+        path = scenario.input
+        if path is None:
+            return CaseResult(scenario, Verdict.SKIPPED, "no COMMAND or PRECOMMAND to replay")
+        if scenario.response is None:
+            return CaseResult(scenario, Verdict.SKIPPED, "no reference RESPONSE to compare with")
+        try:
+            command = read_vector(path)
+            expected = read_vector(scenario.response)
+            reference_alerts = tuple(read_vector(p) for p in scenario.alerts)
+            info = command_info(command)
+        except (DecodeError, OSError) as exc:
+            return CaseResult(scenario, Verdict.ERROR, f"reference vector: {exc}")
+        registered = lookup(info.message_code)
+        base = CaseResult(
+            scenario,
+            Verdict.ERROR,
+            "",
+            message_code=info.message_code,
+            use_case_id=None if registered is None else registered.use_case,
+            command=command,
+            expected=expected,
+            reference_alerts=reference_alerts,
+        )
+        device_type = device_type_for(info, known)
+        if device_type is None:
+            return _but(base, Verdict.SKIPPED, "no device type known for this recipient")
+        base = replace(base, device_type=device_type)
+        if self.device_types and device_type not in self.device_types:
+            return _but(base, Verdict.SKIPPED, f"{device_type.value} not selected")
+        try:
+            device = await self.provider.device(device_type, reference=info.recipient)
+        except DeviceUnavailableError as exc:
+            return _but(base, Verdict.SKIPPED, str(exc))
+        try:
+            return await self._exchange(base, device, command, expected, info)
+        finally:
+            await device.close()
+
+    async def _exchange(
+        self,
+        base: CaseResult,
+        device: DeviceUnderTest,
+        command: bytes,
+        expected: bytes,
+        info: CommandInfo,
+    ) -> CaseResult:
+        base = replace(base, properties=dict(device.properties()))
+        head_end = HeadEnd(self.provider.keystore, dict(self.provider.parties))
+        replayer = Replayer(head_end, self.reference_keys, self.reference_roles)
+        try:
+            if self.keep_counters:
+                replayed = replayer.rekey(
+                    command, device.eui, counter=info.counter, srp_counter=info.srp_counter
+                )
+            else:
+                replayed = replayer.rekey(command, device.eui)
+        except (ReplayError, SmemuError) as exc:
+            return _but(base, Verdict.ERROR, f"replay: {exc}")
+        sent = replayed.command
+        base = replace(base, sent=sent.data, rewritten=replayed.rewritten)
+        try:
+            answers = await device.exchange(sent.data, timeout=self.timeout)
+        except HalTimeout as exc:
+            return _but(base, Verdict.TIMEOUT, f"no answer: {exc}")
+        except SmemuError as exc:
+            return _but(base, Verdict.FAILED, f"device error: {exc}")
+        response: Received | None = None
+        others: list[bytes] = []
+        for raw in answers:
+            for received in head_end.accept(raw):
+                if response is None and received.command is sent:
+                    response = received
+                else:
+                    others.append(received.data)
+        base = replace(base, alerts=tuple(others))
+        if response is None:
+            if not answers:
+                return _but(base, Verdict.TIMEOUT, f"no response within {self.timeout:g} s")
+            return _but(
+                base,
+                Verdict.FAILED,
+                f"no response to the command; the device sent {_describe(others)}",
+            )
+        comparison = compare_responses(
+            expected,
+            response.data,
+            substitutions=Substitutions(
+                {bytes(k): bytes(v) for k, v in replayed.identities.items()},
+                dict(replayed.counters),
+            ),
+            expected_keys=self.reference_keys,
+            actual_keys=self.provider.keystore,
+        )
+        base = replace(
+            base, actual=response.data, comparison=comparison, problems=response.problems
+        )
+        if response.outcome is not Outcome.RESPONSE:
+            return _but(
+                base, Verdict.FAILED, "response not verified: " + "; ".join(response.problems)
+            )
+        if not comparison.passed:
+            return _but(base, Verdict.FAILED, str(comparison.first_difference))
+        return _but(base, Verdict.PASSED, "matches the reference")
+
+
+def _describe(messages: Sequence[bytes]) -> str:
+    if not messages:
+        return "nothing"
+    names = []
+    for raw in messages:
+        try:
+            inner = frame.signing_message(frame.locate(raw).message)
+        except DecodeError:
+            names.append("a malformed message")
+            continue
+        if inner is None:
+            names.append("a GBT block")
+            continue
+        header = inner.header
+        names.append(f"{header.cra.label} 0x{header.message_code:04X}")
+    return ", ".join(names)
+
+
+def _but(result: CaseResult, verdict: Verdict, message: str) -> CaseResult:
+    return replace(result, verdict=verdict, message=message)

@@ -1,0 +1,381 @@
+"""Devices under test for the conformance runner and the pytest plugin: emulated or real.
+
+Layer: hil. A :class:`DeviceUnderTest` is anything that takes one secured GBCS command and
+gives back what the device sent in answer (its response plus any alerts). Two kinds exist:
+
+* :class:`EmulatedDevice` -- a fresh firmware machine (``smemu.firmware``) of the wanted
+  type, provisioned from a test PKI and stepped directly at the instants of a
+  :class:`~smemu.hal.clock.VirtualClock`; deterministic and fast (no sockets).
+* :class:`PortDevice` -- a real device (or a premises started by ``smemu up``) behind a hal
+  URL: the command is written to the port and whole messages are read back until a response
+  arrives or the timeout expires.
+
+A :class:`DeviceProvider` hands out devices by type and holds the keys a head-end needs to
+talk to them (remote parties' private keys, devices' public keys).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final, Protocol
+
+from smemu.devices.keys import PKI_FILE, Pki, init_pki, load_pki
+from smemu.errors import ConfigError, DecodeError, HalError, HalTimeout, SmemuError
+from smemu.firmware.common.commands import CommandMachine
+from smemu.firmware.common.credentials import Role
+from smemu.firmware.common.han import TunnelCommand, decode_han
+from smemu.firmware.common.machine import BootEvent, DeviceType, MessageEvent
+from smemu.firmware.common.registry import MACHINES
+from smemu.hal.clock import VirtualClock
+from smemu.protocols.framing.wan import WanFramer
+from smemu.protocols.gbcs import frame
+from smemu.protocols.gbcs.types import Cra, Eui64
+from smemu.protocols.security.keystore import KeyStore
+
+#: EUI-64s of the emulated devices (one per type; distinct from any reference identity so
+#: that a replay really re-addresses the command).
+EMULATED_EUIS: Final[Mapping[DeviceType, Eui64]] = {
+    DeviceType.ESME: Eui64.parse("00-53-4D-45-4D-55-00-01"),
+    DeviceType.GSME: Eui64.parse("00-53-4D-45-4D-55-00-02"),
+    DeviceType.CHF: Eui64.parse("00-53-4D-45-4D-55-00-03"),
+    DeviceType.GPF: Eui64.parse("00-53-4D-45-4D-55-00-04"),
+    DeviceType.PPMID: Eui64.parse("00-53-4D-45-4D-55-00-05"),
+    DeviceType.HCALC: Eui64.parse("00-53-4D-45-4D-55-00-06"),
+}
+#: Remote parties of the emulated PKI: the DCC test identities of reference 1.2 (every role
+#: a reference command may come from, so that replays find a party of the same role).
+EMULATED_PARTIES: Final[Mapping[Role, Eui64]] = {
+    Role.RECOVERY: Eui64.parse("90-B3-D5-1F-30-00-00-01"),
+    Role.SUPPLIER: Eui64.parse("90-B3-D5-1F-30-01-00-00"),
+    Role.NETWORK_OPERATOR: Eui64.parse("90-B3-D5-1F-30-02-00-00"),
+    Role.ACCESS_CONTROL_BROKER: Eui64.parse("90-B3-D5-1F-30-00-00-02"),
+    Role.TRANSITIONAL_COS: Eui64.parse("90-B3-D5-1F-30-00-00-04"),
+    Role.WAN_PROVIDER: Eui64.parse("90-B3-D5-1F-30-00-00-07"),
+    Role.OTHER_USER: Eui64.parse("90-B3-D5-1F-30-04-00-00"),
+}
+#: Default start of an emulated device's clock (overridable per provider).
+DEFAULT_START: Final = datetime(2020, 1, 1, tzinfo=UTC)
+#: Seed of the emulated PKI: the same keys on every run, so reports are reproducible.
+PKI_SEED: Final = b"smemu conformance"
+
+
+class DeviceUnavailableError(SmemuError):
+    """No device of the wanted type can be had: raised by :meth:`DeviceProvider.device`.
+
+    Scenarios: a real rig that is not connected, a device type the rig does not have. The
+    runner and the pytest plugin turn it into a skip, not a failure.
+    """
+
+
+class DeviceUnderTest(Protocol):
+    """One device a command can be sent to."""
+
+    @property
+    def eui(self) -> Eui64:
+        """The device's entity identifier (the recipient of commands)."""
+        ...
+
+    @property
+    def device_type(self) -> DeviceType: ...
+
+    def properties(self) -> Mapping[str, str]:
+        """Rig and firmware identities, for JUnit properties and reports."""
+        ...
+
+    async def exchange(self, command: bytes, *, timeout: float) -> list[bytes]:
+        """Send ``command``; return the response (if any) and alerts, in arrival order.
+
+        :raises HalTimeout: a real device said nothing at all within ``timeout`` seconds.
+        """
+        ...
+
+    async def close(self) -> None: ...
+
+
+class DeviceProvider(Protocol):
+    """Hands out devices by type, and the keys and parties a head-end uses with them."""
+
+    @property
+    def keystore(self) -> KeyStore:
+        """Remote parties' private keys and the devices' public keys."""
+        ...
+
+    @property
+    def parties(self) -> Mapping[int, Eui64]:
+        """The EUI-64 the head-end uses for each RemotePartyRole number."""
+        ...
+
+    @property
+    def rig(self) -> str:
+        """``emulated`` or the URL of the real device."""
+        ...
+
+    async def device(
+        self, device_type: DeviceType, *, reference: Eui64 | None = None
+    ) -> DeviceUnderTest:
+        """A device of ``device_type`` in a known starting state.
+
+        :param reference: the recipient the reference command was made for; a provider
+            whose devices carry the reference identities picks the one with this EUI.
+        :raises DeviceUnavailableError: see the class.
+        """
+        ...
+
+
+# ------------------------------------------------------------------------------ emulated
+
+
+@dataclass(slots=True)
+class EmulatedDevice:
+    """A fresh firmware machine stepped in process (see the module docstring)."""
+
+    machine: CommandMachine
+    clock: VirtualClock
+    rig: str = "emulated"
+
+    @property
+    def eui(self) -> Eui64:
+        return self.machine.eui
+
+    @property
+    def device_type(self) -> DeviceType:
+        return self.machine.device_type
+
+    def properties(self) -> Mapping[str, str]:
+        firmware = self.machine.nvm.get("fw/version")
+        return {
+            "smemu.rig": self.rig,
+            "smemu.device.type": self.device_type.value,
+            "smemu.device.eui": str(self.eui),
+            "smemu.firmware.machine": type(self.machine).__name__,
+            "smemu.firmware.version": "unknown" if firmware is None else firmware.hex(),
+        }
+
+    def start(self) -> None:
+        """Power the machine on at the clock's time."""
+        self.machine.step(BootEvent(), self.clock.now())
+
+    async def exchange(self, command: bytes, *, timeout: float) -> list[bytes]:
+        """Deliver ``command`` on the port facing the head-end; collect what it sends back.
+
+        A machine answers within the step (or not at all), so ``timeout`` is not waited.
+        Input the machine refuses by raising (malformed, illegal in its state) yields no
+        answer, as a real device would stay silent.
+        """
+        machine = self.machine
+        port = machine.UPLINK
+        data = command
+        if port in machine.TUNNEL_PORTS:
+            data = bytes((TunnelCommand.PUT,)) + command
+        step = machine.step(MessageEvent(port, data), self.clock.now())
+        out: list[bytes] = []
+        for sent in step.sends:
+            payload = sent.data
+            if sent.port in machine.TUNNEL_PORTS:
+                try:
+                    han = decode_han(payload)
+                except DecodeError:
+                    continue
+                if not han.message:
+                    continue
+                payload = han.message
+            out.append(payload)
+        await asyncio.sleep(0)
+        return out
+
+    async def close(self) -> None:
+        return None
+
+
+@dataclass(slots=True)
+class EmulatedProvider:
+    """Fresh emulated devices of every type, from one test PKI (seeded: reproducible).
+
+    :param folder: where the PKI lives (a temporary folder by default, removed by
+        :meth:`close`); an existing PKI folder (``pki.json``) is reused as it is.
+    :param start: the instant every fresh device's clock starts at.
+    """
+
+    folder: Path | None = None
+    start: datetime = DEFAULT_START
+    _tmp: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
+    _pki: Pki | None = field(default=None, repr=False)
+
+    def _load(self) -> Pki:
+        if self._pki is not None:
+            return self._pki
+        folder = self.folder
+        if folder is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="smemu-conformance-")
+            folder = Path(self._tmp.name)
+        if (folder / PKI_FILE).exists():
+            pki = load_pki(folder)
+        else:
+            pki = init_pki(
+                folder,
+                {eui: kind for kind, eui in EMULATED_EUIS.items()},
+                remote_parties=EMULATED_PARTIES,
+                seed=PKI_SEED,
+            )
+        self._pki = pki
+        return pki
+
+    @property
+    def keystore(self) -> KeyStore:
+        return self._load().keystore
+
+    @property
+    def parties(self) -> Mapping[int, Eui64]:
+        return {int(role): eui for role, eui in self._load().remote_parties.items()}
+
+    @property
+    def rig(self) -> str:
+        return "emulated"
+
+    async def device(
+        self, device_type: DeviceType, *, reference: Eui64 | None = None
+    ) -> EmulatedDevice:
+        pki = self._load()
+        eui = next((e for e, t in pki.devices.items() if t is device_type), None)
+        machine_class = MACHINES.get(device_type)
+        if eui is None or machine_class is None:
+            raise DeviceUnavailableError(f"no emulated {device_type.value} in the PKI {pki.folder}")
+        machine = machine_class(eui, pki.provisioning(eui))
+        device = EmulatedDevice(machine, VirtualClock(self.start, speed=0))
+        device.start()
+        return device
+
+    def close(self) -> None:
+        """Remove the temporary PKI folder, if one was made."""
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+            self._pki = None
+
+
+# ---------------------------------------------------------------------------------- real
+
+
+class _PortLike(Protocol):
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    async def read(self, max_bytes: int = 65536, *, timeout: float | None = None) -> bytes: ...
+    async def write(self, data: bytes, *, timeout: float | None = None) -> None: ...
+
+
+def _is_response(message: bytes) -> bool:
+    try:
+        located = frame.locate(message)
+    except DecodeError:
+        return False
+    inner = frame.signing_message(located.message)
+    return inner is not None and inner.header.cra is Cra.RESPONSE
+
+
+@dataclass(slots=True)
+class PortDevice:
+    """A real device behind a hal port (see the module docstring).
+
+    :param url: the hal URL (``tcp://HOST:PORT``, ``serial:///dev/ttyUSB0``, ``ichi://…``).
+    :param eui: the device's EUI-64.
+    :param device_type: what the device is.
+    :param firmware: the firmware identity to report (as configured for the rig).
+    """
+
+    url: str
+    eui: Eui64
+    device_type: DeviceType
+    firmware: str = "unknown"
+    port: _PortLike | None = None
+    _framer: WanFramer = field(default_factory=WanFramer)
+
+    def properties(self) -> Mapping[str, str]:
+        return {
+            "smemu.rig": self.url,
+            "smemu.device.type": self.device_type.value,
+            "smemu.device.eui": str(self.eui),
+            "smemu.firmware.version": self.firmware,
+        }
+
+    async def open(self) -> None:
+        """Open the port.
+
+        :raises DeviceUnavailableError: the port cannot be opened (no rig attached).
+        """
+        from smemu.hal.ports import open_port
+
+        try:
+            port = open_port(self.url) if self.port is None else self.port
+            await port.open()
+        except (HalError, ConfigError, OSError) as exc:
+            raise DeviceUnavailableError(f"cannot reach the device at {self.url}: {exc}") from exc
+        self.port = port
+
+    async def exchange(self, command: bytes, *, timeout: float) -> list[bytes]:
+        """Write ``command``; read messages until a response or until ``timeout``.
+
+        :raises HalTimeout: nothing at all came back in time.
+        """
+        if self.port is None:
+            raise HalError(f"the port to {self.url} is not open")
+        await self.port.write(command, timeout=timeout)
+        deadline = time.monotonic() + timeout
+        got: list[bytes] = []
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                self._framer.feed(await self.port.read(timeout=left))
+            except HalTimeout:
+                break
+            messages = list(self._framer)
+            got.extend(messages)
+            if any(_is_response(m) for m in messages):
+                return got
+        if not got:
+            raise HalTimeout(f"no answer from {self.eui} at {self.url} within {timeout:g} s")
+        return got
+
+    async def close(self) -> None:
+        if self.port is not None:
+            await self.port.close()
+            self.port = None
+
+
+@dataclass(slots=True)
+class RigProvider:
+    """Real devices behind hal URLs, one per type, with the keys of the rig's PKI.
+
+    :param keystore: the head-end's keys for the rig (remote parties, device public keys).
+    :param parties: the EUI-64 the head-end plays per role.
+    :param devices: device type -> (URL, EUI-64).
+    :param firmware: the firmware identity to record for the rig's devices.
+    """
+
+    keystore: KeyStore
+    parties: Mapping[int, Eui64]
+    devices: Mapping[DeviceType, tuple[str, Eui64]]
+    firmware: str = "unknown"
+
+    @property
+    def rig(self) -> str:
+        urls = sorted({url for url, _ in self.devices.values()})
+        return ", ".join(urls) or "none"
+
+    async def device(
+        self, device_type: DeviceType, *, reference: Eui64 | None = None
+    ) -> PortDevice:
+        entry = self.devices.get(device_type)
+        if entry is None:
+            raise DeviceUnavailableError(f"the rig has no {device_type.value}")
+        url, eui = entry
+        device = PortDevice(url, eui, device_type, self.firmware)
+        await device.open()
+        return device
