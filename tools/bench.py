@@ -125,6 +125,7 @@ def engine_command(meters: int, days: int, chunk: int, reference_meters: int) ->
     )
     figures = result.as_json()
     click.echo(f"implementation:        {figures['implementation']}")
+    click.echo(f"tariff: {figures['tariff']}")
     click.echo(
         f"engine (full):         {figures['engine_mhh_per_s']:>14,} meter-half-hours/s "
         f"({figures['engine_ns_per_mhh']} ns each)"

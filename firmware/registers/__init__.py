@@ -15,11 +15,12 @@ call), and the Limited API (abi3) keeps one wheel per platform for every Python 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Final
 
-from smemu.firmware.registers import layout, reference
+from smemu.firmware.registers import layout, loadcontrol, reference
 from smemu.firmware.registers.layout import Buffer
+from smemu.firmware.registers.loadcontrol import SwitchCalendar, SwitchCommand
 
 AdvanceFunction = Callable[
     [Buffer, Buffer, "Buffer | None", int, int, Buffer, "Buffer | None"], bytes
@@ -30,6 +31,7 @@ advance: AdvanceFunction = reference.advance
 #: the naive per-half-hour TOU loop the benchmark compares with (C only, else None)
 naive_tou: Callable[[Buffer, Buffer, Buffer], None] | None = None
 IMPLEMENTATION: str = reference.IMPLEMENTATION
+_switch_timeline: Callable[[Buffer, int, int, int, Buffer, int, int], bytes] | None = None
 
 if os.environ.get("SMEMU_PURE_PYTHON") == "1":
     C_ERROR = "SMEMU_PURE_PYTHON=1"
@@ -46,8 +48,41 @@ else:
             raise ImportError("_engine.c and layout.py disagree on LAYOUT_VERSION: rebuild")
         advance = _engine.advance
         naive_tou = _engine.naive_tou
+        _switch_timeline = _engine.switch_timeline
         IMPLEMENTATION = _engine.IMPLEMENTATION
 
 USING_C: Final = IMPLEMENTATION == "c"
 
-__all__ = ["C_ERROR", "IMPLEMENTATION", "USING_C", "advance", "naive_tou"]
+
+def switch_timeline(
+    cal: SwitchCalendar,
+    t_from: int,
+    t_to: int,
+    commands: Sequence[SwitchCommand] = (),
+    *,
+    switch: int = 0,
+    seed: int = 0,
+    no_override: tuple[tuple[int, int], ...] = (),
+) -> list[tuple[int, bool]]:
+    """A load switch's (instant, closed) changes over [t_from, t_to), by the active engine.
+
+    The same result as :func:`~smemu.firmware.registers.loadcontrol.timeline` (the
+    reference), computed in C when the extension is active.
+    """
+    if _switch_timeline is None:
+        return loadcontrol.timeline(
+            cal, t_from, t_to, list(commands), switch=switch, seed=seed, no_override=no_override
+        )
+    words, effective = loadcontrol.packed_inputs(cal, list(commands), no_override)
+    data = _switch_timeline(words, cal.random_offset_limit, t_from, t_to, effective, switch, seed)
+    return loadcontrol.decode_timeline(data)
+
+
+__all__ = [
+    "C_ERROR",
+    "IMPLEMENTATION",
+    "USING_C",
+    "advance",
+    "naive_tou",
+    "switch_timeline",
+]

@@ -5,15 +5,21 @@
  * over the caller's buffers (table, states, logs, consumption) with the byte layouts of
  * layout.py, and packed events returned as bytes.
  *
- * Speed comes from doing per day what reference.py does per half-hour. A whole, normal
- * (48-interval) local day is taken at once when nothing can happen inside it: its energy is
- * added to a per-(day profile, slot) fold row and its cost bound (energy x the profile's top
- * price) is reserved against the credit thresholds; TOU registers, cost and balance are
- * folded in lazily (at billing snapshots, before any debit that could cross a threshold, and
- * at the end of the span). Days where an event may happen (a threshold, a block change, a
- * debt cleared, a deferred disablement), DST days and partial days take the half-hour path,
- * which is reference.py line by line. Sums are exact integers, so the order of folding does
- * not change any result.
+ * Speed comes from doing per day, and per run of days, what reference.py does per half-hour.
+ * Three paths, fastest first:
+ * - fast_days: a run of ordinary whole days (no billing snapshot, no DST change, supply on,
+ *   no debt that could clear within the run). Per day: the energy is added to a fold row
+ *   per (day profile, slot), its cost bound (energy x the profile's top price) comes off a
+ *   credit headroom (budget(): how much can be debited before any credit alert), and block
+ *   slots are booked by runs of one block set (block_run: one addition per block, a scan
+ *   only for the slot where a threshold is reached, which emits the block change event).
+ *   Standing charge and debt recovery are booked once for the run.
+ * - fast_day: one whole day, with midnight() done exactly (billing snapshots, clearing debts).
+ * - interval(): half-hour by half-hour, reference.py line by line (DST days, partial days,
+ *   days where a credit event may happen, deferred disablement).
+ * TOU registers, cost and balance are folded in lazily (at billing snapshots, before any
+ * debit that could cross a threshold, and at the end of the span). Sums are exact integers
+ * and debits are path-independent (take()), so the order of folding changes no result.
  */
 #define PY_SSIZE_T_CLEAN
 #ifndef Py_LIMITED_API
@@ -28,8 +34,8 @@
 #error "the engine's byte layouts are little-endian"
 #endif
 
-/* ---- layout.py, LAYOUT_VERSION 1 (init test compares these with layout.py) ---- */
-#define LAYOUT_VERSION 1
+/* ---- layout.py, LAYOUT_VERSION 2 (init test compares these with layout.py) ---- */
+#define LAYOUT_VERSION 2
 #define INTERVAL 1800
 #define DAY 86400
 #define HOUR 3600
@@ -52,6 +58,7 @@
 #define T_N_SEASONS 12
 #define T_N_SPECIAL 13
 #define T_N_PROFILES 14
+#define T_MD_PERIOD 15
 #define T_TOU_PRICE 16
 #define T_BLOCK_PRICE (T_TOU_PRICE + 48)
 #define T_THRESH (T_BLOCK_PRICE + 32)
@@ -88,6 +95,8 @@
 #define S_PROFILE_HEAD 16
 #define S_DAILY_HEAD 17
 #define S_BILLING_HEAD 18
+#define S_MD_ACC 36
+#define S_MD_ACC_EXPORT 37
 #define S_TOU 40
 #define S_BLOCK (S_TOU + 48)
 #define S_MATRIX (S_BLOCK + 32)
@@ -221,7 +230,23 @@ static void emit(Events *ev, int32_t meter, int32_t code, int64_t t, int64_t val
     ev->len += EVENT_BYTES;
 }
 
+#define EVENT_KEEP ((Py_ssize_t)64 << 20)
+static _Thread_local Events event_cache;
+
 /* ---- one meter ---- */
+
+/* A run of consecutive slots of one block set in a day profile. */
+typedef struct {
+    uint8_t set, lo, hi;
+} Run;
+
+/* What the fast path needs of a day profile, computed once per span. */
+typedef struct {
+    int64_t maxprice; /* top TOU price of its slots */
+    int64_t maxall; /* top price of any of its slots (TOU or block) */
+    int nruns;
+    Run runs[48];
+} Profile;
 
 typedef struct {
     const int64_t *w;
@@ -230,14 +255,15 @@ typedef struct {
     Events *ev;
     uint8_t *prof, *xprof, *daily, *billing; /* log sections, or NULL */
     /* lazy folding */
-    uint32_t fold[N_PROFILES][48];
+    _Alignas(64) uint32_t fold[N_PROFILES][48]; /* aligned: 32-byte vectors stay in a line */
     uint32_t used; /* profiles with something in fold */
     int64_t pending; /* upper bound of the TOU cost still in fold (fine units) */
     int64_t folded_days;
-    const int64_t *maxprice; /* per profile: top TOU price of its slots */
-    const int64_t *maxblock; /* per block set: top block price */
-    const uint8_t *has_block; /* per profile: has block-set slots */
+    const Profile *profiles; /* per day profile: prices bounds and block runs */
 } Meter;
+
+/* maximum demand period in half-hours; the whole-day paths handle only 1 (30 minutes) */
+static int64_t md_period(const int64_t *w) { return w[T_MD_PERIOD] > 1 ? w[T_MD_PERIOD] : 1; }
 
 static int friendly(const Meter *M, int64_t wd, int64_t slot) {
     return (int)((M->w[T_FRIENDLY + wd] >> slot) & 1);
@@ -279,6 +305,21 @@ static int quiet(const Meter *M, int64_t amount) {
     if ((f & M_EC_ACTIVE) && ec > 0 && !(f & M_EC_EXHAUSTED_SENT) && d - (m > 0 ? m : 0) >= ec)
         return 0;
     return 1;
+}
+
+/* The largest debit (what is pending included) that raises no credit event: quiet(M, a)
+ * holds exactly when a + pending <= 0 or a + pending <= budget(M). */
+static int64_t budget(const Meter *M) {
+    const int64_t *s = M->s, *w = M->w;
+    int64_t f = s[S_FLAGS], m = s[S_BALANCE], ec = s[S_EC], av = available(M), b = INT64_MAX;
+    if (!(f & M_PREPAY)) return b;
+    if (!(f & M_LOW_SENT) && av - w[T_LOW_CREDIT] < b) b = av - w[T_LOW_CREDIT];
+    if (!(f & (M_EC_ACTIVE | M_EC_AVAILABLE_SENT)) && m - w[T_EC_THRESHOLD] < b)
+        b = m - w[T_EC_THRESHOLD];
+    if (!(f & M_EXHAUSTED_SENT) && av - w[T_DISABLE] - 1 < b) b = av - w[T_DISABLE] - 1;
+    if ((f & M_EC_ACTIVE) && ec > 0 && !(f & M_EC_EXHAUSTED_SENT) && (m > 0 ? m : 0) + ec - 1 < b)
+        b = (m > 0 ? m : 0) + ec - 1;
+    return b;
 }
 
 /* Fold the TOU energy of whole days into registers, cost and (prepayment) balance. */
@@ -481,6 +522,7 @@ typedef struct DayPlan {
     int64_t start, end; /* local midnight and the next, UTC */
     int64_t wd, profile;
     int billing; /* the next local day is the billing day */
+    uint8_t slots[50]; /* a DST day's local slot of each of its intervals */
 } DayPlan;
 
 /* reference.py _Meter.interval, for the interval starting at t (local slot `slot`) */
@@ -500,13 +542,18 @@ static void interval(Meter *M, int64_t t, int64_t slot, const DayPlan *day, int6
     s[S_IMPORT] += e;
     s[S_EXPORT] += x;
     log_profile(M, (uint16_t)e, (uint16_t)x);
-    if (e > s[S_MD_IMPORT]) {
-        s[S_MD_IMPORT] = e;
-        s[S_MD_IMPORT_T] = end;
-    }
-    if (x > s[S_MD_EXPORT]) {
-        s[S_MD_EXPORT] = x;
-        s[S_MD_EXPORT_T] = end;
+    s[S_MD_ACC] += e;
+    s[S_MD_ACC_EXPORT] += x;
+    if (end % (md_period(w) * INTERVAL) == 0) {
+        if (s[S_MD_ACC] > s[S_MD_IMPORT]) {
+            s[S_MD_IMPORT] = s[S_MD_ACC];
+            s[S_MD_IMPORT_T] = end;
+        }
+        if (s[S_MD_ACC_EXPORT] > s[S_MD_EXPORT]) {
+            s[S_MD_EXPORT] = s[S_MD_ACC_EXPORT];
+            s[S_MD_EXPORT_T] = end;
+        }
+        s[S_MD_ACC] = s[S_MD_ACC_EXPORT] = 0;
     }
     int64_t sel = w[T_PROFILES + 48 * day->profile + slot], cost;
     if (sel < BLOCK_SELECTOR) {
@@ -524,16 +571,85 @@ static void interval(Meter *M, int64_t t, int64_t slot, const DayPlan *day, int6
     s[S_T] = end;
 }
 
+/* AVX2 clones of the day loops where the CPU has it (picked at load time; the sums and
+ * maxima over 48 half-hours vectorise), the baseline build elsewhere. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define HOT_CLONES __attribute__((target_clones("default", "avx2")))
+#else
+#define HOT_CLONES
+#endif
+
+/* Book a block run (consecutive slots lo..hi-1 of block set k, `total` Wh, in the day
+ * starting at `start`): the energy up to the next threshold goes to the current block in
+ * one addition; the slot that reaches a threshold is found four slots at a time, then
+ * split as block_energy splits it (events at the pro-rata instants). Thresholds are
+ * ascending (check_table), so the block index only moves at a threshold. */
+static int64_t block_run(Meter *M, int k, int lo, int hi, int64_t total, const uint16_t *imp,
+                         int64_t start) {
+    int64_t *s = M->s;
+    const int64_t *w = M->w;
+    const int64_t *th = w + T_THRESH + 3 * k, *price = w + T_BLOCK_PRICE + 4 * k;
+    int64_t *blocks = s + S_BLOCK + 4 * k, *matrix = s + S_MATRIX + 4 * k;
+    int64_t per = s[S_PERIOD], cost = 0;
+    int j = lo;
+    for (;;) {
+        int64_t b = (th[0] <= per) + (th[1] <= per) + (th[2] <= per);
+        int64_t limit = b < 3 ? th[b] : NO_THRESHOLD;
+        if (per + total < limit) {
+            blocks[b] += total;
+            matrix[b] += total;
+            cost += total * price[b];
+            per += total;
+            break;
+        }
+        int64_t cum = per;
+        int jj = j;
+        while (jj + 4 <= hi) {
+            int64_t q = (int64_t)imp[jj] + imp[jj + 1] + imp[jj + 2] + imp[jj + 3];
+            if (cum + q >= limit) break;
+            cum += q;
+            jj += 4;
+        }
+        while (cum + imp[jj] < limit) cum += imp[jj++];
+        int64_t before = cum - per;
+        blocks[b] += before;
+        matrix[b] += before;
+        cost += before * price[b];
+        per = cum;
+        int64_t e = imp[jj], done = 0;
+        while (done < e) {
+            b = (th[0] <= per) + (th[1] <= per) + (th[2] <= per);
+            limit = b < 3 ? th[b] : NO_THRESHOLD;
+            int64_t part = e - done < limit - per ? e - done : limit - per;
+            blocks[b] += part;
+            matrix[b] += part;
+            cost += part * price[b];
+            per += part;
+            done += part;
+            if (per == limit) {
+                uint32_t frac = (uint32_t)(INTERVAL * done) / (uint32_t)e;
+                emit(M->ev, M->index, E_BLOCK_CHANGE, start + INTERVAL * jj + frac,
+                     k * 16 + b + 1);
+            }
+        }
+        total -= before + e;
+        j = jj + 1;
+        if (j >= hi) break;
+    }
+    s[S_PERIOD] = per;
+    return cost;
+}
+
 /* A whole normal day at once; returns 0 (having changed nothing) when it cannot. Nothing
  * but block changes may happen inside the day (their instants come from block_energy, in
- * order); credit thresholds are checked against upper bounds of the day's debits. */
+ * order); credit thresholds are checked against an upper bound of the day's debits. */
 static int fast_day(Meter *M, const DayPlan *day, const uint16_t *imp, const uint16_t *exp) {
     int64_t *s = M->s;
     const int64_t *w = M->w;
-    int64_t p = day->profile, start = day->start;
-    const int64_t *sel = w + T_PROFILES + 48 * p;
+    const Profile *pr = M->profiles + day->profile;
+    int64_t start = day->start;
     int64_t f = s[S_FLAGS];
-    if (f & M_PENDING_DISABLE) return 0;
+    if (f & M_PENDING_DISABLE || md_period(w) != 1) return 0;
     int disabled = (f & M_DISABLED) != 0;
     uint32_t sum = 0, xsum = 0;
     uint16_t max = 0, xmax = 0;
@@ -549,26 +665,6 @@ static int fast_day(Meter *M, const DayPlan *day, const uint16_t *imp, const uin
                 xmax = exp[j] > xmax ? exp[j] : xmax;
             }
     }
-    /* block sets of this profile: per-set energy; does any block change today? */
-    int64_t set_e[N_SETS] = {0}, block_total = 0, block_bound = 0;
-    uint32_t sets = 0;
-    int crossing = 0;
-    int64_t period = s[S_PERIOD];
-    if (!disabled && M->has_block[p]) {
-        for (int j = 0; j < 48; j++)
-            if (sel[j] >= BLOCK_SELECTOR) {
-                int k = (int)(sel[j] - BLOCK_SELECTOR);
-                set_e[k] += imp[j];
-                sets |= 1u << k;
-            }
-        for (int k = 0; k < N_SETS; k++) {
-            block_total += set_e[k];
-            block_bound += set_e[k] * M->maxblock[k];
-        }
-        for (int k = 0; k < N_SETS; k++)
-            if ((sets >> k & 1) && block_index(w, k, period) != block_index(w, k, period + block_total))
-                crossing = 1;
-    }
     /* hourly debts over the 24 hour ends of the day: none may clear */
     int64_t debt_take[2] = {0, 0}, debt_debit = 0;
     int suspend = (w[T_FLAGS] & F_SUSPEND_DEBT_EMERGENCY) && (f & M_EC_ACTIVE);
@@ -579,17 +675,31 @@ static int fast_day(Meter *M, const DayPlan *day, const uint16_t *imp, const uin
         debt_take[i] = total;
         if (!suspend) debt_debit += total;
     }
-    int64_t bound = (int64_t)(sum - (uint32_t)block_total) * M->maxprice[p];
-    if ((f & M_PREPAY) && !quiet(M, block_bound + debt_debit + bound)) {
-        flush(M);
-        if (!quiet(M, block_bound + debt_debit + bound)) return 0;
+    /* the midnight at the end of the day: standing charge and daily debts, unless a debt
+     * clears or a billing snapshot is due (then midnight() does it, exactly) */
+    int64_t night_take[2] = {0, 0}, night_charge = 0;
+    int fast_night = !day->billing;
+    for (int i = 0; i < 2 && fast_night; i++) {
+        if (w[T_DEBT_PERIOD + i] != 1) continue;
+        night_take[i] = debt_due(M, i);
+        if (night_take[i] && night_take[i] >= s[S_DEBT + i]) fast_night = 0;
+    }
+    if (f & M_PREPAY) night_charge = w[T_STANDING] + night_take[0] + night_take[1];
+    if (f & M_PREPAY) {
+        int64_t bound = (int64_t)sum * pr->maxall + debt_debit;
+        int64_t night = suspend ? 0 : night_charge;
+        if (!quiet(M, bound + (fast_night ? night : 0))) {
+            flush(M);
+            if (fast_night && !quiet(M, bound + night)) fast_night = 0;
+            if (!quiet(M, bound)) return 0;
+        }
     }
     /* commit */
     if (!disabled) {
-        uint32_t *row = M->fold[p];
+        uint32_t *row = M->fold[day->profile];
         for (int j = 0; j < 48; j++) row[j] += imp[j];
-        M->used |= 1u << p;
-        M->pending += (f & M_PREPAY) ? bound : 0;
+        M->used |= 1u << day->profile;
+        M->pending += (f & M_PREPAY) ? (int64_t)sum * pr->maxprice : 0;
         if (++M->folded_days >= 60000) flush(M);
     }
     s[S_IMPORT] += sum;
@@ -623,64 +733,38 @@ static int fast_day(Meter *M, const DayPlan *day, const uint16_t *imp, const uin
         s[S_MD_EXPORT_T] = start + INTERVAL * (j + 1);
     }
     int64_t block_cost = 0;
-    if (crossing) {
-        /* half-hour by half-hour; only the half-hours that reach a threshold go through
-         * block_energy, the others add to a run at the current (set, block) */
-        int64_t per = s[S_PERIOD], run = 0, limit = 0, price = 0, slot_k = -1, b = 0;
-        for (int j = 0; j < 48; j++) {
-            if (sel[j] < BLOCK_SELECTOR || !imp[j]) continue;
-            int64_t k = sel[j] - BLOCK_SELECTOR, e = imp[j];
-            if (k != slot_k) {
-                if (run) {
-                    s[S_BLOCK + 4 * slot_k + b] += run;
-                    s[S_MATRIX + 4 * slot_k + b] += run;
-                    block_cost += run * price;
-                    run = 0;
-                }
-                slot_k = k;
-                b = block_index(w, (int)k, per);
-                limit = b < 3 ? w[T_THRESH + 3 * k + b] : NO_THRESHOLD;
-                price = w[T_BLOCK_PRICE + 4 * k + b];
-            }
-            if (per + e < limit) {
-                run += e;
-                per += e;
-                continue;
-            }
-            if (run) {
-                s[S_BLOCK + 4 * slot_k + b] += run;
-                s[S_MATRIX + 4 * slot_k + b] += run;
-                block_cost += run * price;
-                run = 0;
-            }
-            s[S_PERIOD] = per;
-            block_cost += block_energy(M, (int)k, e, start + INTERVAL * j);
-            per = s[S_PERIOD];
-            slot_k = -1;
+    if (!disabled)
+        for (int r = 0; r < pr->nruns; r++) {
+            const Run *run = pr->runs + r;
+            int64_t total = 0;
+            for (int j = run->lo; j < run->hi; j++) total += imp[j];
+            if (total) block_cost += block_run(M, run->set, run->lo, run->hi, total, imp, start);
         }
-        if (run) {
-            s[S_BLOCK + 4 * slot_k + b] += run;
-            s[S_MATRIX + 4 * slot_k + b] += run;
-            block_cost += run * price;
-        }
-        s[S_PERIOD] = per;
-    } else if (sets) {
-        for (int k = 0; k < N_SETS; k++) {
-            if (!(sets >> k & 1)) continue;
-            int64_t b = block_index(w, k, period);
-            s[S_BLOCK + 4 * k + b] += set_e[k];
-            s[S_MATRIX + 4 * k + b] += set_e[k];
-            block_cost += set_e[k] * w[T_BLOCK_PRICE + 4 * k + b];
-        }
-        s[S_PERIOD] = period + block_total;
-    }
     s[S_COST] += block_cost;
     for (int i = 0; i < 2; i++) {
         s[S_DEBT + i] -= debt_take[i];
         if (suspend) s[S_ACC_DEBT] += debt_take[i];
     }
-    if (f & M_PREPAY) take(M, block_cost + debt_debit);
-    midnight(M, day->end, day->wd, 47, day->billing);
+    if (!fast_night) {
+        if (f & M_PREPAY) take(M, block_cost + debt_debit);
+        midnight(M, day->end, day->wd, 47, day->billing);
+        s[S_T] = day->end;
+        return 1;
+    }
+    s[S_COST] += w[T_STANDING];
+    for (int i = 0; i < 2; i++) s[S_DEBT + i] -= night_take[i];
+    if (suspend) {
+        s[S_ACC_DEBT] += night_charge;
+        night_charge = 0;
+    }
+    if (f & M_PREPAY) take(M, block_cost + debt_debit + night_charge);
+    if (M->daily) {
+        int64_t head = s[S_DAILY_HEAD] % DAILY_SLOTS;
+        uint32_t pair[2] = {(uint32_t)s[S_IMPORT], (uint32_t)s[S_EXPORT]};
+        memcpy(M->daily + 8 * head, pair, 8);
+        s[S_DAILY_HEAD] += 1;
+    }
+    if (!(w[T_FLAGS] & F_BLOCK_RESET_BILLING)) reset_blocks(s);
     s[S_T] = day->end;
     return 1;
 }
@@ -712,9 +796,8 @@ static Py_ssize_t log_sections(int64_t flags, Py_ssize_t *prof, Py_ssize_t *xpro
 typedef struct {
     const int64_t *w;
     int64_t *w_copy; /* when the table buffer is not 8-byte aligned */
-    int64_t maxprice[N_PROFILES];
+    Profile profiles[N_PROFILES];
     int64_t maxblock[N_SETS];
-    uint8_t has_block[N_PROFILES];
     uint8_t checked[N_PROFILES];
     char *states;
     uint8_t *logs;
@@ -741,14 +824,124 @@ static int series(Py_buffer *b, Span *sp, int *constant) {
     return -1;
 }
 
+/* A run of ordinary days from plan day d0 (whole, inside the span, no billing snapshot,
+ * supply on): fast_day's work on each, with the day's fixed charges (standing charge,
+ * debt recovery that cannot clear a debt within the run) booked once for the run, and
+ * the credit checked against a headroom that each day's upper bound comes off. Returns
+ * the days done (0: take day d0 another way). */
+HOT_CLONES
+static Py_ssize_t fast_days(Meter *M, const Span *sp, Py_ssize_t m, Py_ssize_t d0,
+                            const uint16_t *ibuf) {
+    int64_t *s = M->s;
+    const int64_t *w = M->w;
+    int64_t f = s[S_FLAGS];
+    if (f & (M_PENDING_DISABLE | M_DISABLED) || sp->exp || M->prof || M->xprof) return 0;
+    if (md_period(w) != 1) return 0;
+    int prepay = (f & M_PREPAY) != 0;
+    int suspend = (w[T_FLAGS] & F_SUSPEND_DEBT_EMERGENCY) && (f & M_EC_ACTIVE);
+    int daily_reset = !(w[T_FLAGS] & F_BLOCK_RESET_BILLING);
+    Py_ssize_t last = sp->days;
+    int64_t per_day[2] = {0, 0};
+    for (int i = 0; i < 2; i++) {
+        if (!debt_due(M, i)) continue;
+        per_day[i] = (w[T_DEBT_PERIOD + i] == 0 ? 24 : 1) * w[T_DEBT_RATE + i];
+        int64_t ok = (s[S_DEBT + i] - 1) / per_day[i];
+        if (d0 + ok < last) last = d0 + (Py_ssize_t)ok;
+    }
+    int64_t charges = prepay ? w[T_STANDING] + per_day[0] + per_day[1] : 0;
+    int64_t fixed = suspend ? 0 : charges;
+    int64_t room = prepay ? budget(M) - M->pending : INT64_MAX;
+    int64_t t_to = sp->t_from + sp->intervals * INTERVAL, block_cost = 0;
+    int64_t import = s[S_IMPORT], md = s[S_MD_IMPORT], md_t = s[S_MD_IMPORT_T];
+    Py_ssize_t d = d0;
+    for (; d < last; d++) {
+        const DayPlan *day = sp->plan + d;
+        if (day->billing || day->end - day->start != DAY || day->start < sp->t_from ||
+            day->end > t_to)
+            break;
+        Py_ssize_t k0 = (Py_ssize_t)((day->start - sp->t_from) / INTERVAL);
+        const uint16_t *imp = ibuf;
+        uint16_t copy[48];
+        if (!sp->imp_const) {
+            const uint8_t *src = sp->imp + 2 * (m * sp->intervals + k0);
+            if (((uintptr_t)src & 1) == 0) {
+                imp = (const uint16_t *)(const void *)src;
+            } else {
+                memcpy(copy, src, 96);
+                imp = copy;
+            }
+        }
+        const Profile *pr = M->profiles + day->profile;
+        uint32_t sum = 0;
+        uint16_t max = 0;
+        for (int j = 0; j < 48; j++) {
+            sum += imp[j];
+            max = imp[j] > max ? imp[j] : max;
+        }
+        if (prepay) {
+            int64_t need = (int64_t)sum * pr->maxall + fixed;
+            if (need > room) break;
+            room -= need;
+            M->pending += (int64_t)sum * pr->maxprice;
+        }
+        uint32_t *row = M->fold[day->profile];
+        for (int j = 0; j < 48; j++) row[j] += imp[j];
+        M->used |= 1u << day->profile;
+        if (++M->folded_days >= 60000) flush(M);
+        import += sum;
+        if (max > md) {
+            int j = 0;
+            while (imp[j] != max) j++;
+            md = max;
+            md_t = day->start + INTERVAL * (j + 1);
+        }
+        if (pr->nruns) {
+            s[S_IMPORT] = import;
+            for (int r = 0; r < pr->nruns; r++) {
+                const Run *run = pr->runs + r;
+                int64_t total = 0;
+                if (run->hi - run->lo == 48)
+                    total = sum;
+                else
+                    for (int j = run->lo; j < run->hi; j++) total += imp[j];
+                if (total)
+                    block_cost += block_run(M, run->set, run->lo, run->hi, total, imp, day->start);
+            }
+        }
+        if (M->daily) {
+            int64_t head = s[S_DAILY_HEAD] % DAILY_SLOTS;
+            uint32_t pair[2] = {(uint32_t)import, (uint32_t)s[S_EXPORT]};
+            memcpy(M->daily + 8 * head, pair, 8);
+            s[S_DAILY_HEAD] += 1;
+        }
+        if (daily_reset && s[S_PERIOD]) {
+            /* the first reset of the run clears the whole matrix, later ones only the
+             * block sets this run has touched since */
+            if (d == d0) memset(s + S_MATRIX, 0, 32 * sizeof(int64_t));
+            for (int r = 0; r < pr->nruns && d > d0; r++)
+                memset(s + S_MATRIX + 4 * pr->runs[r].set, 0, 4 * sizeof(int64_t));
+            s[S_PERIOD] = 0;
+        }
+    }
+    int64_t n = d - d0;
+    if (!n) return 0;
+    s[S_IMPORT] = import;
+    s[S_MD_IMPORT] = md;
+    s[S_MD_IMPORT_T] = md_t;
+    s[S_COST] += block_cost + n * w[T_STANDING];
+    for (int i = 0; i < 2; i++) s[S_DEBT + i] -= n * per_day[i];
+    if (suspend) s[S_ACC_DEBT] += n * charges;
+    if (prepay) take(M, block_cost + n * fixed);
+    s[S_T] = sp->plan[d - 1].end;
+    return (Py_ssize_t)n;
+}
+
 static void run_meter(Span *sp, Py_ssize_t m, Meter *M, Events *ev) {
     Py_ssize_t prof, xprof, daily, billing;
     log_sections(sp->w[T_FLAGS], &prof, &xprof, &daily, &billing);
     memset(M, 0, sizeof *M);
     M->w = sp->w;
-    M->maxprice = sp->maxprice;
-    M->maxblock = sp->maxblock;
-    M->has_block = sp->has_block;
+    M->profiles = sp->profiles;
     M->index = (int32_t)m;
     M->ev = ev;
     memcpy(M->s, sp->states + m * STATE_WORDS * 8, sizeof M->s);
@@ -760,8 +953,18 @@ static void run_meter(Span *sp, Py_ssize_t m, Meter *M, Events *ev) {
         M->daily = (fl & F_LOG_DAILY) ? base + daily : NULL;
         M->billing = (fl & F_LOG_BILLING) ? base + billing : NULL;
     }
-    uint16_t ibuf[48], xbuf[48];
+    uint16_t ibuf[48], xbuf[48], cbuf[48];
+    if (sp->imp_const) {
+        uint16_t c;
+        memcpy(&c, sp->imp + 2 * m, 2);
+        for (int j = 0; j < 48; j++) cbuf[j] = c;
+    }
     for (Py_ssize_t d = 0; d < sp->days; d++) {
+        Py_ssize_t done = fast_days(M, sp, m, d, cbuf);
+        if (done) {
+            d += done - 1;
+            continue;
+        }
         const DayPlan *day = sp->plan + d;
         int64_t a = day->start > sp->t_from ? day->start : sp->t_from;
         int64_t b = day->end < sp->t_from + sp->intervals * INTERVAL
@@ -775,6 +978,8 @@ static void run_meter(Span *sp, Py_ssize_t m, Meter *M, Events *ev) {
                 uint16_t c;
                 memcpy(&c, sp->imp + 2 * m, 2);
                 for (int j = 0; j < 48; j++) ibuf[j] = c;
+            } else if (((uintptr_t)sp->imp & 1) == 0) {
+                ip = (const uint16_t *)(const void *)(sp->imp + 2 * (m * sp->intervals + k0));
             } else {
                 memcpy(ibuf, sp->imp + 2 * (m * sp->intervals + k0), 96);
             }
@@ -783,10 +988,13 @@ static void run_meter(Span *sp, Py_ssize_t m, Meter *M, Events *ev) {
                     uint16_t c;
                     memcpy(&c, sp->exp + 2 * m, 2);
                     for (int j = 0; j < 48; j++) xbuf[j] = c;
+                    xp = xbuf;
+                } else if (((uintptr_t)sp->exp & 1) == 0) {
+                    xp = (const uint16_t *)(const void *)(sp->exp + 2 * (m * sp->intervals + k0));
                 } else {
                     memcpy(xbuf, sp->exp + 2 * (m * sp->intervals + k0), 96);
+                    xp = xbuf;
                 }
-                xp = xbuf;
             }
             if (fast_day(M, day, ip, xp)) continue;
         }
@@ -795,7 +1003,8 @@ static void run_meter(Span *sp, Py_ssize_t m, Meter *M, Events *ev) {
             memcpy(&e, sp->imp + 2 * (sp->imp_const ? m : m * sp->intervals + k), 2);
             if (sp->exp) memcpy(&x, sp->exp + 2 * (sp->exp_const ? m : m * sp->intervals + k), 2);
             int64_t t = sp->t_from + k * INTERVAL;
-            int64_t slot = day->end - day->start == DAY ? (t - day->start) / INTERVAL : slot_of(t);
+            int64_t i = (t - day->start) / INTERVAL;
+            int64_t slot = day->end - day->start == DAY ? i : day->slots[i];
             interval(M, t, slot, day, e, x);
         }
     }
@@ -806,19 +1015,28 @@ static void run_meter(Span *sp, Py_ssize_t m, Meter *M, Events *ev) {
 /* Check one day profile's selectors (whoever built the table) and note its top prices. */
 static int check_profile(Span *sp, int64_t p) {
     if (sp->checked[p]) return 0;
-    int64_t top = 0;
+    Profile *pr = sp->profiles + p;
+    int64_t top = 0, all = 0;
+    pr->nruns = 0;
     for (int j = 0; j < 48; j++) {
         int64_t sel = sp->w[T_PROFILES + 48 * p + j];
         if (sel >= 0 && sel < N_TOU) {
             if (sp->w[T_TOU_PRICE + sel] > top) top = sp->w[T_TOU_PRICE + sel];
         } else if (sel >= BLOCK_SELECTOR && sel < BLOCK_SELECTOR + N_SETS) {
-            sp->has_block[p] = 1;
+            int k = (int)(sel - BLOCK_SELECTOR);
+            Run *last = pr->nruns ? pr->runs + pr->nruns - 1 : NULL;
+            if (last && last->set == k && last->hi == j)
+                last->hi = (uint8_t)(j + 1);
+            else
+                pr->runs[pr->nruns++] = (Run){(uint8_t)k, (uint8_t)j, (uint8_t)(j + 1)};
+            if (sp->maxblock[k] > all) all = sp->maxblock[k];
         } else {
             PyErr_SetString(PyExc_ValueError, "table holds an out-of-range selector");
             return -1;
         }
     }
-    sp->maxprice[p] = top;
+    pr->maxprice = top;
+    pr->maxall = top > all ? top : all;
     sp->checked[p] = 1;
     return 0;
 }
@@ -833,6 +1051,12 @@ static int plan_days(Span *sp) {
     }
     sp->days = 0;
     if (sp->intervals == 0) return 0;
+    for (int k = 0; k < N_SETS; k++) {
+        int64_t top = 0;
+        for (int b = 0; b < 4; b++)
+            if (sp->w[T_BLOCK_PRICE + 4 * k + b] > top) top = sp->w[T_BLOCK_PRICE + 4 * k + b];
+        sp->maxblock[k] = top;
+    }
     for (int64_t day = local_day(sp->t_from);; day++) {
         int64_t start = local_midnight(day);
         if (start >= t_to) break;
@@ -845,12 +1069,9 @@ static int plan_days(Span *sp) {
         civil_from_days(day + 1, &y, &m, &d);
         p->billing = sp->w[T_BILLING_DAY] && d == sp->w[T_BILLING_DAY];
         if (check_profile(sp, p->profile) < 0) return -1;
-    }
-    for (int k = 0; k < N_SETS; k++) {
-        int64_t top = 0;
-        for (int b = 0; b < 4; b++)
-            if (sp->w[T_BLOCK_PRICE + 4 * k + b] > top) top = sp->w[T_BLOCK_PRICE + 4 * k + b];
-        sp->maxblock[k] = top;
+        if (p->end - p->start != DAY)
+            for (int64_t t = start; t < p->end; t += INTERVAL)
+                p->slots[(t - start) / INTERVAL] = (uint8_t)slot_of(t);
     }
     return 0;
 }
@@ -869,9 +1090,11 @@ static int check_table(const int64_t *w) {
         bad = w[T_SEASONS + 4 * i + 3] < 0 || w[T_SEASONS + 4 * i + 3] > 3;
     for (int i = 0; i < 52 && !bad; i++)
         bad = w[T_SPECIAL + 2 * i + 1] < 0 || w[T_SPECIAL + 2 * i + 1] >= np;
+    bad = bad || w[T_MD_PERIOD] < 0 || w[T_MD_PERIOD] > 48 || 48 % md_period(w);
     for (int i = 0; i < 80 && !bad; i++)
         bad = w[T_TOU_PRICE + i] < 0 || w[T_TOU_PRICE + i] >= ((int64_t)1 << 31);
-    for (int i = 0; i < 24 && !bad; i++) bad = w[T_THRESH + i] <= 0;
+    for (int i = 0; i < 24 && !bad; i++)
+        bad = w[T_THRESH + i] <= 0 || (i % 3 && w[T_THRESH + i] < w[T_THRESH + i - 1]);
     if (bad) {
         PyErr_SetString(PyExc_ValueError, "table holds out-of-range entries");
         return -1;
@@ -890,7 +1113,12 @@ static PyObject *engine_advance(PyObject *module, PyObject *const *args, Py_ssiz
     int have_l = 0, have_x = 0;
     PyObject *result = NULL;
     Span *sp = NULL;
-    Events ev = {0};
+    /* the event buffer is kept per thread between calls (up to EVENT_KEEP bytes), so a
+     * fleet's repeated calls do not fault in fresh pages every time */
+    Events ev = event_cache;
+    ev.len = 0;
+    ev.failed = 0;
+    event_cache = (Events){0};
     long long t_from = PyLong_AsLongLong(args[3]);
     long long t_to = PyLong_AsLongLong(args[4]);
     if (PyErr_Occurred()) return NULL;
@@ -960,7 +1188,7 @@ static PyObject *engine_advance(PyObject *module, PyObject *const *args, Py_ssiz
     }
     if (plan_days(sp) < 0) goto done;
     {
-        Meter *M = sp->meters ? malloc(sizeof(Meter)) : NULL;
+        Meter *M = sp->meters ? aligned_alloc(64, (sizeof(Meter) + 63) / 64 * 64) : NULL;
         if (sp->meters && !M) {
             PyErr_NoMemory();
             goto done;
@@ -985,7 +1213,10 @@ done:
         free(sp->w_copy);
     }
     free(sp);
-    free(ev.data);
+    if (ev.cap <= EVENT_KEEP && !event_cache.data)
+        event_cache = ev;
+    else
+        free(ev.data);
     PyBuffer_Release(&tb);
     if (sb.obj) PyBuffer_Release(&sb);
     if (have_l) PyBuffer_Release(&lb);
@@ -1035,11 +1266,194 @@ done:
     return result;
 }
 
+/* ---- load control: loadcontrol.py's switch timeline ---- */
+
+static uint64_t splitmix64(uint64_t x) {
+    uint64_t z = x + 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static int64_t random_offset(uint64_t seed, int64_t sw, int64_t day, int64_t entry,
+                             int64_t limit) {
+    if (limit <= 0) return 0;
+    uint64_t key = splitmix64(seed) ^ ((uint64_t)sw << 48) ^
+                   (((uint64_t)day & 0xFFFFFFFFULL) << 8) ^ (uint64_t)entry;
+    return (int64_t)(splitmix64(key) % ((uint64_t)limit + 1));
+}
+
+enum { K_ADHOC, K_BOOST, K_TEST, K_LOSS, K_RESTORE };
+
+typedef struct {
+    const int64_t *entries[7]; /* per weekday: (minute, closed) pairs */
+    int64_t counts[7];
+    int64_t limit, sw;
+    uint64_t seed;
+    const int64_t *eff; /* (start, end, kind, closed) quads, in command order */
+    Py_ssize_t n_eff;
+    int64_t *lost; /* sorted (instant, kind) pairs of loss / restore */
+    Py_ssize_t n_lost;
+} Switch;
+
+static int calendar_state(const Switch *S, int64_t t) {
+    int state = 0, found = 0;
+    int64_t best = 0, today = local_day(t);
+    for (int64_t day = today - 1; day <= today; day++) {
+        int64_t start = local_midnight(day), wd = weekday(day);
+        for (int64_t i = 0; i < S->counts[wd]; i++) {
+            const int64_t *e = S->entries[wd] + 2 * i;
+            int64_t at = start + e[0] * 60 + random_offset(S->seed, S->sw, day, i, S->limit);
+            if (at <= t && (!found || at >= best)) {
+                best = at;
+                state = e[1] != 0;
+                found = 1;
+            }
+        }
+    }
+    return state;
+}
+
+static int switch_state(const Switch *S, int64_t t) {
+    int lost = 0;
+    for (Py_ssize_t i = 0; i < S->n_lost && S->lost[2 * i] <= t; i++)
+        lost = S->lost[2 * i + 1] == K_LOSS;
+    if (lost) return 0; /* fail open */
+    int calendar = calendar_state(S, t);
+    for (Py_ssize_t i = 0; i < S->n_eff; i++) {
+        const int64_t *e = S->eff + 4 * i;
+        if (e[2] == K_TEST && e[0] <= t && t < e[1]) return !calendar;
+    }
+    for (Py_ssize_t i = S->n_eff - 1; i >= 0; i--) {
+        const int64_t *e = S->eff + 4 * i;
+        if ((e[2] == K_ADHOC || e[2] == K_BOOST) && e[0] <= t && t < e[1]) return e[3] != 0;
+    }
+    return calendar;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmp_pair(const void *a, const void *b) {
+    const int64_t *x = a, *y = b;
+    if (x[0] != y[0]) return (x[0] > y[0]) - (x[0] < y[0]);
+    return (x[1] > y[1]) - (x[1] < y[1]);
+}
+
+/* switch_timeline(calendar, limit, t_from, t_to, effective, switch, seed) -> bytes of
+ * int64 (instant, closed) changes; calendar: int64 words, per weekday a count then
+ * (minute, closed) pairs; effective: int64 (start, end, kind, closed) quads as
+ * loadcontrol._effective makes them (kinds 0 adhoc, 1 boost, 2 test, 3 loss, 4 restore). */
+static PyObject *engine_switch_timeline(PyObject *module, PyObject *const *args,
+                                        Py_ssize_t nargs) {
+    (void)module;
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError,
+                        "switch_timeline(calendar, limit, t_from, t_to, effective, switch, seed)");
+        return NULL;
+    }
+    Switch S = {0};
+    long long limit = PyLong_AsLongLong(args[1]);
+    long long t_from = PyLong_AsLongLong(args[2]);
+    long long t_to = PyLong_AsLongLong(args[3]);
+    long long sw = PyLong_AsLongLong(args[5]);
+    unsigned long long seed = PyLong_AsUnsignedLongLongMask(args[6]);
+    if (PyErr_Occurred()) return NULL;
+    Py_buffer cb = {0}, eb = {0};
+    PyObject *result = NULL;
+    int64_t *cal = NULL, *eff = NULL, *instants = NULL, *out = NULL;
+    if (buffer_get(args[0], &cb, 0, "calendar") < 0) return NULL;
+    if (buffer_get(args[4], &eb, 0, "effective") < 0) goto done;
+    if (cb.len % 8 || eb.len % 32) {
+        PyErr_SetString(PyExc_ValueError, "calendar: int64 words; effective: int64 quads");
+        goto done;
+    }
+    Py_ssize_t nc = cb.len / 8;
+    cal = malloc((size_t)(nc ? nc : 1) * 8);
+    eff = malloc((size_t)(eb.len ? eb.len : 8));
+    S.n_eff = eb.len / 32;
+    S.lost = malloc((size_t)(S.n_eff ? S.n_eff : 1) * 16);
+    if (!cal || !eff || !S.lost) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    memcpy(cal, cb.buf, (size_t)cb.len);
+    memcpy(eff, eb.buf, (size_t)eb.len);
+    Py_ssize_t pos = 0;
+    for (int wd = 0; wd < 7; wd++) {
+        if (pos >= nc || cal[pos] < 0 || cal[pos] > (nc - pos - 1) / 2) {
+            PyErr_SetString(PyExc_ValueError, "malformed switch calendar");
+            goto done;
+        }
+        S.counts[wd] = cal[pos];
+        S.entries[wd] = cal + pos + 1;
+        pos += 1 + 2 * cal[pos];
+    }
+    S.limit = limit;
+    S.sw = sw;
+    S.seed = seed;
+    S.eff = eff;
+    for (Py_ssize_t i = 0; i < S.n_eff; i++)
+        if (eff[4 * i + 2] == K_LOSS || eff[4 * i + 2] == K_RESTORE) {
+            S.lost[2 * S.n_lost] = eff[4 * i];
+            S.lost[2 * S.n_lost + 1] = eff[4 * i + 2];
+            S.n_lost++;
+        }
+    qsort(S.lost, (size_t)S.n_lost, 16, cmp_pair);
+    int64_t d0 = local_day(t_from) - 1, d1 = local_day(t_to) + 1; /* days d0 .. d1 - 1 */
+    Py_ssize_t cap = 1 + 2 * S.n_eff;
+    for (int64_t day = d0; day < d1; day++) cap += S.counts[weekday(day)];
+    instants = malloc((size_t)cap * 8);
+    out = malloc((size_t)cap * 16);
+    if (!instants || !out) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t n = 0;
+    instants[n++] = t_from;
+    for (int64_t day = d0; day < d1; day++) {
+        int64_t start = local_midnight(day), wd = weekday(day);
+        for (int64_t i = 0; i < S.counts[wd]; i++)
+            instants[n++] = start + S.entries[wd][2 * i] * 60 +
+                            random_offset(seed, sw, day, i, limit);
+    }
+    for (Py_ssize_t i = 0; i < S.n_eff; i++) {
+        instants[n++] = eff[4 * i];
+        instants[n++] = eff[4 * i + 1];
+    }
+    qsort(instants, (size_t)n, 8, cmp_i64);
+    Py_ssize_t changes = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int64_t t = instants[i];
+        if (t < t_from || t >= t_to || (i && instants[i - 1] == t)) continue;
+        int closed = switch_state(&S, t);
+        if (!changes || out[2 * changes - 1] != closed) {
+            out[2 * changes] = t;
+            out[2 * changes + 1] = closed;
+            changes++;
+        }
+    }
+    result = PyBytes_FromStringAndSize((const char *)out, changes * 16);
+done:
+    free(cal);
+    free(eff);
+    free(S.lost);
+    free(instants);
+    free(out);
+    PyBuffer_Release(&cb);
+    if (eb.obj) PyBuffer_Release(&eb);
+    return result;
+}
+
 static PyMethodDef engine_methods[] = {
     {"advance", (PyCFunction)(void (*)(void))engine_advance, METH_FASTCALL,
      "advance(table, states, logs, t_from, t_to, imports, exports=None) -> bytes of events"},
     {"naive_tou", (PyCFunction)(void (*)(void))engine_naive_tou, METH_FASTCALL,
      "naive_tou(rates, imports, registers) -> None: the naive per-half-hour TOU loop"},
+    {"switch_timeline", (PyCFunction)(void (*)(void))engine_switch_timeline, METH_FASTCALL,
+     "switch_timeline(calendar, limit, t_from, t_to, effective, switch, seed) -> bytes"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -18,3 +18,13 @@ def advance(
     /,
 ) -> bytes: ...
 def naive_tou(rates: Buffer, imports: Buffer, registers: Buffer, /) -> None: ...
+def switch_timeline(
+    calendar: Buffer,
+    limit: int,
+    t_from: int,
+    t_to: int,
+    effective: Buffer,
+    switch: int,
+    seed: int,
+    /,
+) -> bytes: ...

@@ -19,7 +19,7 @@ MutableWords = MutableSequence[int]
 #: what the engine accepts as a byte buffer (C: the buffer protocol)
 Buffer: TypeAlias = "bytes | bytearray | memoryview | array[int]"
 
-LAYOUT_VERSION: Final = 1
+LAYOUT_VERSION: Final = 2
 FINE: Final = 1000  #: fine money units per 10^-5 currency unit
 INTERVAL: Final = 1800
 
@@ -48,6 +48,7 @@ T_DEBT_PERIOD: Final = 10  #: [2] 0 hourly, 1 daily
 T_N_SEASONS: Final = 12
 T_N_SPECIAL: Final = 13
 T_N_PROFILES: Final = 14
+T_MD_PERIOD: Final = 15  #: maximum demand period in half-hours (1..48, dividing 48; 0 = 1)
 T_TOU_PRICE: Final = 16  #: [48] 10^-5 currency per kWh
 T_BLOCK_PRICE: Final = T_TOU_PRICE + N_TOU  #: [8 sets x 4 blocks]
 T_THRESH: Final = T_BLOCK_PRICE + N_SETS * N_BLOCKS  #: [8 sets x 3] Wh
@@ -89,6 +90,8 @@ S_DAILY_HEAD: Final = 17
 S_BILLING_HEAD: Final = 18
 S_RECOVERED: Final = 19  #: [8 x (t, amount)] payment-based recovery for the weekly cap
 S_RECOVERED_HEAD: Final = 35
+S_MD_ACC: Final = 36  #: import in the current maximum demand period, Wh
+S_MD_ACC_EXPORT: Final = 37  #: export in the current maximum demand period, Wh
 S_TOU: Final = 40  #: [48] Wh
 S_BLOCK: Final = S_TOU + N_TOU  #: [8 x 4] Wh, cumulative
 S_MATRIX: Final = S_BLOCK + N_SETS * N_BLOCKS  #: [8 x 4] Wh in the current block period

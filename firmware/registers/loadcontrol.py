@@ -1,6 +1,9 @@
 """Auxiliary load control switch timing: the state timeline of one switch over a span.
 
-Layer: firmware (pure Python; not yet in _engine.c). The rules are the HCALC / ALCS ones of
+Layer: firmware. :func:`timeline` is the reference; ``_engine.switch_timeline`` computes the
+same timeline in C from :func:`packed_inputs` (the package's ``switch_timeline`` picks the
+active implementation; the command rules of :func:`_effective` stay here, as they act once per
+command, not per instant). The rules are the HCALC / ALCS ones of
 seed 004 (product.md): the state comes from, in priority order, the supply state (fail open
 on loss, re-established on restore), a test in progress (flip for 5 minutes, then back to
 the calendar), the latest ad hoc command or boost in effect (later ones supersede earlier
@@ -12,6 +15,8 @@ seeded by (seed, switch, day, entry), so every implementation draws the same one
 
 from __future__ import annotations
 
+import struct
+from array import array
 from dataclasses import dataclass
 
 from smemu.errors import ConfigError
@@ -147,3 +152,35 @@ def timeline(
         if not out or out[-1][1] != closed:
             out.append((t, closed))
     return out
+
+
+#: command kinds as the C engine numbers them
+KIND_CODES = {"adhoc": 0, "boost": 1, "test": 2, "loss": 3, "restore": 4}
+
+
+def packed_inputs(
+    cal: SwitchCalendar,
+    commands: list[SwitchCommand] = (),  # type: ignore[assignment]
+    no_override: tuple[tuple[int, int], ...] = (),
+) -> tuple[array[int], array[int]]:
+    """The calendar and the effective commands as the int64 words ``_engine`` reads.
+
+    Calendar: per weekday, a count then (minute, closed) pairs. Commands: (start, end, kind
+    code, closed) quads in :func:`_effective`'s order.
+    """
+    if len(cal.days) != 7:
+        raise ConfigError("a switch calendar has one entry list per weekday")
+    words = array("q")
+    for entries in cal.days:
+        words.append(len(entries))
+        for minute, closed in entries:
+            words.extend((minute, int(closed)))
+    effective = array("q")
+    for a, b, kind, closed in _effective(list(commands), no_override):
+        effective.extend((a, b, KIND_CODES[kind], int(closed)))
+    return words, effective
+
+
+def decode_timeline(data: bytes) -> list[tuple[int, bool]]:
+    """The (instant, closed) changes ``_engine.switch_timeline`` returned."""
+    return [(t, bool(closed)) for t, closed in struct.iter_unpack("<qq", data)]

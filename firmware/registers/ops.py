@@ -52,8 +52,11 @@ class Registers:
     accumulated_debt: int
     time_debts: tuple[int, int]
     payment_debt: int
-    max_demand_import_wh: int  #: largest half-hour since the last billing snapshot
+    #: largest maximum-demand-period import since the last billing snapshot, and its end
+    max_demand_import_wh: int
     max_demand_import_t: int
+    max_demand_export_wh: int
+    max_demand_export_t: int
     prepayment: bool
     emergency_credit_active: bool
     supply_disabled: bool
@@ -80,6 +83,8 @@ def read(state: lay.Words) -> Registers:
         payment_debt=s[lay.S_PAY_DEBT] // fine,
         max_demand_import_wh=s[lay.S_MD_IMPORT],
         max_demand_import_t=s[lay.S_MD_IMPORT_T],
+        max_demand_export_wh=s[lay.S_MD_EXPORT],
+        max_demand_export_t=s[lay.S_MD_EXPORT_T],
         prepayment=bool(s[lay.S_FLAGS] & lay.M_PREPAY),
         emergency_credit_active=bool(s[lay.S_FLAGS] & lay.M_EC_ACTIVE),
         supply_disabled=bool(s[lay.S_FLAGS] & lay.M_DISABLED),

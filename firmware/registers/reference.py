@@ -8,11 +8,13 @@ Theory of operation, for the interval [t, T = t + 30 min) of each meter:
 
 1. *Start*: a disablement deferred by the non-disablement (friendly credit) calendar takes
    effect if this interval is not friendly. While the supply is disabled, consumption is 0.
-2. *Energy* (at T): import and export registers, profile logs, maximum demand (largest
-   half-hour, first instant wins), then the script selector of the local slot: a TOU rate
-   register (cost = Wh x price), or a block set, where the block period counter moves
-   through the set's thresholds, splitting the interval's energy at each threshold (cost per
-   part at its block's price) with a block-change event at the pro-rata instant.
+2. *Energy* (at T): import and export registers, profile logs, maximum demand (the
+   energy of each maximum demand period, 30 minutes by default, ending at UTC multiples of
+   the period; the largest since the last billing snapshot, first instant wins), then the
+   script selector of the local slot: a TOU rate register (cost = Wh x price), or a block
+   set, where the block period counter moves through the set's thresholds, splitting the
+   interval's energy at each threshold (cost per part at its block's price) with a
+   block-change event at the pro-rata instant.
 3. *Debit* (prepayment mode): the cost comes off the meter balance while it is positive,
    then off an active emergency credit, then the meter balance goes negative. After each
    debit: low credit (available credit < threshold), emergency credit available (meter
@@ -185,10 +187,10 @@ class _Meter:
             if self.export_profile is not None:
                 self.export_profile[head] = x
             s[lay.S_PROFILE_HEAD] += 1
-        if e > s[lay.S_MD_IMPORT]:
-            s[lay.S_MD_IMPORT], s[lay.S_MD_IMPORT_T] = e, end
-        if x > s[lay.S_MD_EXPORT]:
-            s[lay.S_MD_EXPORT], s[lay.S_MD_EXPORT_T] = x, end
+        s[lay.S_MD_ACC] += e
+        s[lay.S_MD_ACC_EXPORT] += x
+        if end % (max(1, w[lay.T_MD_PERIOD]) * lay.INTERVAL) == 0:
+            self.demand_period_end(end)
         selector = w[lay.T_PROFILES + 48 * profile + slot]
         if selector < lay.BLOCK_SELECTOR:
             s[lay.S_TOU + selector] += e
@@ -205,6 +207,15 @@ class _Meter:
         if (end + utc_offset(end)) % DAY == 0:
             self.midnight(end, wd, slot)
         s[lay.S_T] = end
+
+    def demand_period_end(self, end: int) -> None:
+        """The end of a maximum demand period: its energy against the maxima (first wins)."""
+        s = self.s
+        if s[lay.S_MD_ACC] > s[lay.S_MD_IMPORT]:
+            s[lay.S_MD_IMPORT], s[lay.S_MD_IMPORT_T] = s[lay.S_MD_ACC], end
+        if s[lay.S_MD_ACC_EXPORT] > s[lay.S_MD_EXPORT]:
+            s[lay.S_MD_EXPORT], s[lay.S_MD_EXPORT_T] = s[lay.S_MD_ACC_EXPORT], end
+        s[lay.S_MD_ACC] = s[lay.S_MD_ACC_EXPORT] = 0
 
     def midnight(self, t: int, wd: int, slot: int) -> None:
         """Step 5: the end of a local day at UTC instant ``t``."""
@@ -295,7 +306,9 @@ def _check_table(w: lay.Words) -> None:
     ok = ok and all(0 <= w[lay.T_SEASONS + 4 * i + 3] <= 3 for i in range(4))
     ok = ok and all(0 <= w[lay.T_SPECIAL + 2 * i + 1] < n for i in range(52))
     ok = ok and all(0 <= w[lay.T_TOU_PRICE + i] < 1 << 31 for i in range(80))
+    ok = ok and 0 <= w[lay.T_MD_PERIOD] <= 48 and 48 % max(1, w[lay.T_MD_PERIOD]) == 0
     ok = ok and all(w[lay.T_THRESH + i] > 0 for i in range(24))
+    ok = ok and all(w[lay.T_THRESH + i] >= w[lay.T_THRESH + i - 1] for i in range(24) if i % 3)
     if not ok:
         raise ValueError("table holds out-of-range entries")
 

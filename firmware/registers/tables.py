@@ -92,6 +92,9 @@ class Settings:
     log_profile_export: bool = False
     log_daily: bool = True
     log_billing: bool = True
+    #: maximum demand period in minutes: a multiple of 30 that divides a day; periods are
+    #: aligned to UTC (for periods of up to an hour, the same as local time)
+    max_demand_period: int = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +227,9 @@ def compile_table(
     _check(0 <= cfg.billing_day <= 28, "billing day 0..28")
     _check(cfg.block_reset in ("daily", "billing"), "block_reset is daily or billing")
     w[lay.T_BILLING_DAY] = cfg.billing_day
+    period = cfg.max_demand_period
+    _check(period % 30 == 0 and 30 <= period <= 1440 and 1440 % period == 0, "MD period")
+    w[lay.T_MD_PERIOD] = period // 30
     flags |= lay.F_BLOCK_RESET_BILLING if cfg.block_reset == "billing" else 0
     flags |= lay.F_LOG_PROFILE if cfg.log_profile else 0
     flags |= lay.F_LOG_PROFILE_EXPORT if cfg.log_profile_export else 0

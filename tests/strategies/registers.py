@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from smemu.firmware.registers import layout as lay
 from smemu.firmware.registers.calendar import days_from_civil, local_midnight
+from smemu.firmware.registers.loadcontrol import SwitchCalendar, SwitchCommand
 from smemu.firmware.registers.tables import (
     DayProfile,
     Prepayment,
@@ -120,6 +121,7 @@ settings = st.builds(
     log_profile_export=st.booleans(),
     log_daily=st.booleans(),
     log_billing=st.booleans(),
+    max_demand_period=st.sampled_from([30, 30, 30, 60, 90, 180, 1440]),
 )
 
 #: days near the GB clock changes (2024: 31 March, 27 October), a month end, a year end
@@ -211,3 +213,36 @@ def year_table() -> Table:
     )
     meter = Settings(billing_day=1, log_profile_export=True)
     return compile_table(tariff, prepayment, meter)
+
+
+# ---- load control ----
+
+_switch_entries = st.lists(
+    st.tuples(st.integers(0, 1439), st.booleans()), max_size=4
+).map(tuple)
+
+#: switch calendars: up to 4 entries per weekday, random offsets up to 600 s (sometimes more)
+switch_calendars = st.builds(
+    SwitchCalendar,
+    days=st.tuples(*[_switch_entries] * 7),
+    random_offset_limit=st.one_of(st.integers(0, 600), st.integers(0, 100_000)),
+)
+
+
+@st.composite
+def switch_commands(draw: st.DrawFn, t0: int, span: int) -> list[SwitchCommand]:
+    """Ad hoc, boost, test, loss and restore inputs in (and around) [t0, t0 + span)."""
+    kinds = st.sampled_from(["adhoc", "boost", "test", "loss", "restore"])
+    return draw(
+        st.lists(
+            st.builds(
+                SwitchCommand,
+                t=st.integers(t0 - 3600, t0 + span),
+                kind=kinds,
+                closed=st.booleans(),
+                duration=st.one_of(st.none(), st.integers(1, 3 * 3600)),
+                delay_minutes=st.one_of(st.just(0), st.integers(1, 1440)),
+            ),
+            max_size=6,
+        )
+    )

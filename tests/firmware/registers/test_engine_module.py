@@ -73,6 +73,12 @@ def test_bad_arguments_raise_value_error(engine: object) -> None:
     bad[lay.T_PROFILES] = 77  # neither a TOU rate nor a block set
     with pytest.raises(ValueError):
         advance(bad.tobytes(), state, None, 0, 3600, imports, None)
+    for index, value in ((lay.T_THRESH + 1, 5), (lay.T_MD_PERIOD, 5), (lay.T_MD_PERIOD, 49)):
+        bad = array("q", TABLE.words)
+        bad[lay.T_THRESH] = 10
+        bad[index] = value  # descending block thresholds; a demand period not dividing 48
+        with pytest.raises(ValueError):
+            advance(bad.tobytes(), state, None, 0, 3600, imports, None)
     assert state == lay.new_state(0).tobytes()  # nothing changed
 
 

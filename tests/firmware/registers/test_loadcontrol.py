@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smemu.errors import ConfigError
+from smemu.firmware import registers
 from smemu.firmware.registers.calendar import days_from_civil, local_midnight
 from smemu.firmware.registers.loadcontrol import (
     SwitchCalendar,
@@ -14,6 +15,7 @@ from smemu.firmware.registers.loadcontrol import (
     random_offset,
     timeline,
 )
+from tests.strategies.registers import start_times, switch_calendars, switch_commands
 
 # closed 00:00-07:00 and 22:00-24:00 local, every day (a storage heater)
 NIGHT = SwitchCalendar(days=(((0, True), (7 * 60, False), (22 * 60, True)),) * 7)
@@ -88,3 +90,33 @@ def test_random_offsets_stay_within_the_limit_and_are_repeatable(
     for t, _closed in changes[1:]:
         assert 0 <= (t - start) % 3600 <= limit
     assert 0 <= random_offset(seed, 1, day, 2, limit) <= limit
+
+
+@pytest.mark.skipif(not registers.USING_C, reason=f"no C engine: {registers.C_ERROR}")
+@settings(max_examples=150, deadline=None)
+@given(
+    data=st.data(),
+    cal=switch_calendars,
+    t0=start_times(),
+    span=st.integers(0, 3 * 86_400),
+    switch=st.integers(0, 3),
+    seed=st.integers(0, 2**64 - 1),
+)
+def test_c_timeline_equals_reference(  # noqa: PLR0917 - hypothesis passes keywords
+    data: st.DataObject, cal: SwitchCalendar, t0: int, span: int, switch: int, seed: int
+) -> None:
+    """_engine.switch_timeline and loadcontrol.timeline agree (same SplitMix64 offsets)."""
+    commands = data.draw(switch_commands(t0, span))
+    window = data.draw(st.integers(t0 - 7200, t0 + span))
+    no_override = data.draw(st.sampled_from([(), ((window, window + 4 * 3600),)]))
+    try:
+        expected = timeline(cal, t0, t0 + span, commands, switch=switch, seed=seed,
+                            no_override=no_override)
+    except ConfigError:
+        with pytest.raises(ConfigError):
+            registers.switch_timeline(cal, t0, t0 + span, commands, switch=switch, seed=seed,
+                                      no_override=no_override)
+        return
+    got = registers.switch_timeline(cal, t0, t0 + span, commands, switch=switch, seed=seed,
+                                    no_override=no_override)
+    assert got == expected

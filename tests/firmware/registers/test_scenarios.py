@@ -219,3 +219,49 @@ def test_tariff_change_takes_a_snapshot_and_switches_prices() -> None:
     regs = meter.registers()
     assert regs.tou_wh[:2] == (400, 600)
     assert regs.accumulated_cost == (400 * 10_000 + 600 * 30_000) // lay.FINE
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    ("period", "import_max", "export_max"),
+    [
+        # 30 minutes: the largest half-hour, 300 Wh ending 00:30; export 90 ending 01:30
+        (30, (300, 1), (90, 3)),
+        # 60 minutes: 300+100 = 400 ending 01:00, 250+200 = 450 ending 02:00 (larger);
+        # export 10+20 = 30, then 90+80 = 170 ending 02:00
+        (60, (450, 4), (170, 4)),
+        # 120 minutes: one period, 850 Wh import and 200 Wh export ending 02:00
+        (120, (850, 4), (200, 4)),
+    ],
+)
+def test_maximum_demand_period_import_and_export(
+    engine: ModuleType, period: int, import_max: tuple[int, int], export_max: tuple[int, int]
+) -> None:
+    table = compile_table(
+        Tariff((DayProfile(((0, 1),)),), tou_prices=(10_000,)),
+        None,
+        Settings(log_profile=False, log_daily=False, log_billing=False, billing_day=0,
+                 max_demand_period=period),
+    )
+    t0 = local_midnight(days_from_civil(2024, 1, 10))  # winter: local = UTC
+    state = lay.new_state(t0)
+    engine.advance(
+        table.data, memoryview(state).cast("B"), None, t0, t0 + 4 * HH,
+        array("H", [300, 100, 250, 200]), array("H", [10, 20, 90, 80]),
+    )
+    regs = ops.read(state)
+    assert (regs.max_demand_import_wh, regs.max_demand_import_t) == (
+        import_max[0], t0 + import_max[1] * HH,
+    )
+    assert (regs.max_demand_export_wh, regs.max_demand_export_t) == (
+        export_max[0], t0 + export_max[1] * HH,
+    )
+
+
+def test_maximum_demand_period_must_divide_a_day() -> None:
+    from smemu.errors import ConfigError
+
+    tariff = Tariff((DayProfile(((0, 1),)),))
+    for bad in (0, 45, 70, 2880):
+        with pytest.raises(ConfigError):
+            compile_table(tariff, None, Settings(max_demand_period=bad))
