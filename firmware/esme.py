@@ -20,6 +20,7 @@ the ECS100 "not supported" alert.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar, Final
 
@@ -28,6 +29,15 @@ from smemu.firmware.common.commands import CommandMachine
 from smemu.firmware.common.cosem import CosemContext, CosemFailure, CosemObject, ObjectTable, serve
 from smemu.firmware.common.machine import DeviceType, Tx
 from smemu.firmware.common.security import Accepted
+from smemu.firmware.cosem_model import (
+    Model,
+    ModelAttribute,
+    build_model,
+    device_use_cases,
+    generic_table,
+    load,
+    overlay,
+)
 from smemu.protocols.dlms import apdu, axdr
 from smemu.protocols.dlms.apdu import ActionResult, DataAccessResult, parse_obis
 from smemu.protocols.dlms.axdr import Data
@@ -45,6 +55,7 @@ from smemu.protocols.dlms.data import (
 from smemu.protocols.dlms.protection import ProtectionParameters
 from smemu.protocols.gbcs.decrypt import encryption_key
 from smemu.protocols.gbcs.frame import GeneralSigningMessage
+from smemu.protocols.gbcs.use_cases import USE_CASES, Device, by_message_code
 from smemu.protocols.security import gcm
 
 FIRMWARE_VERSION: Final = "fw/version"
@@ -86,9 +97,13 @@ def _settle(tx: Tx) -> None:
     tx.put(SINCE, _iso(tx.now))
 
 
+def _device_time_of(tx: Tx) -> datetime:
+    offset = tx.get_json(CLOCK_OFFSET, 0)
+    return tx.now + timedelta(seconds=offset if isinstance(offset, int) else 0)
+
+
 def _device_time(ctx: CosemContext) -> datetime:
-    offset = ctx.tx.get_json(CLOCK_OFFSET, 0)
-    return ctx.now + timedelta(seconds=offset if isinstance(offset, int) else 0)
+    return _device_time_of(ctx.tx)
 
 
 # --------------------------------------------------------------------- object handlers
@@ -176,26 +191,15 @@ def _control_state(ctx: CosemContext) -> Data:
     return Enum(ctx.tx.get_int(SUPPLY, 1))
 
 
-def _protected_import(ctx: CosemContext, value: Data) -> Data:
-    """get_protected_attributes of the ECS17b collection: the registers, encrypted (4.5)."""
+def _protected_attributes(ctx: CosemContext, values: tuple[Data, ...]) -> Data:
+    """get_protected_attributes (IC 30 m1): the values, encrypted for the requesting party
+    (reference 4.5 / 7.6): structure{array of protection parameters, ciphered block}."""
     command = ctx.command
     header = respond.response_header(command, ctx.credentials.eui)
     key = encryption_key(GeneralSigningMessage(header, b"", None), ctx.credentials.keystore)
     if key is None:
         raise CosemFailure(ActionResult.READ_WRITE_DENIED)
-    plain = Structure(
-        (
-            Structure(
-                (
-                    _import_value(ctx),
-                    _scaler_unit(_UNIT_WH),
-                    DoubleLongUnsigned(0),
-                    _scaler_unit(_UNIT_VARH),
-                )
-            ),
-        )
-    )
-    block = gcm.encrypt_block(key, ctx.credentials.eui, axdr.encode(plain))
+    block = gcm.encrypt_block(key, ctx.credentials.eui, axdr.encode(Structure(values)))
     party = header.other_information.supplementary_remote_party_id or header.recipient
     params = ProtectionParameters(
         2,
@@ -206,6 +210,18 @@ def _protected_import(ctx: CosemContext, value: Data) -> Data:
         Structure((Enum(2), Structure((OctetString(b"\x02"), OctetString(b""))))),
     )
     return Structure((Array((params.to_data(),)), OctetString(block)))
+
+
+def _import_collection(ctx: CosemContext) -> Data:
+    """ImportRegisterCollection (ECS17b): active and reactive import with scalers."""
+    return Structure(
+        (
+            _import_value(ctx),
+            _scaler_unit(_UNIT_WH),
+            DoubleLongUnsigned(0),
+            _scaler_unit(_UNIT_VARH),
+        )
+    )
 
 
 OBJECTS: Final[ObjectTable] = {
@@ -227,8 +243,32 @@ OBJECTS: Final[ObjectTable] = {
     ),
     (9, parse_obis("0-0:10.0.106.255")): CosemObject(act={1: _switch}),
     (70, parse_obis("0-0:96.3.10.255")): CosemObject(get={3: _control_state}),
-    (30, parse_obis("0-0:43.2.8.255")): CosemObject(act={1: _protected_import}),
+    (1, parse_obis("0-0:94.44.34.10")): CosemObject(get={2: _import_collection}),
 }
+
+#: every attribute and method the ESME use cases access (Use Case volume object lists)
+ESME_MODEL: Final = build_model(device_use_cases(Device.ESME))
+
+
+def _protection_table(model: Model) -> dict[tuple[int, bytes], CosemObject]:
+    """A get_protected_attributes method for every Data Protection object of the model,
+    reading the protected attributes through :data:`OBJECTS` (or the model's defaults)."""
+    table: dict[tuple[int, bytes], CosemObject] = {}
+    for obis, attributes in model.protected.items():
+
+        def method(
+            ctx: CosemContext, value: Data, attributes: tuple[ModelAttribute, ...] = attributes
+        ) -> Data:
+            values = []
+            for attribute in attributes:
+                row = attribute.row
+                special = OBJECTS.get((row.class_id, row.obis))
+                getter = None if special is None else special.get.get(row.index)
+                values.append(getter(ctx) if getter is not None else load(ctx, attribute))
+            return _protected_attributes(ctx, tuple(values))
+
+        table[(30, obis)] = CosemObject(act={1: method})
+    return table
 
 
 class EsmeMachine(CommandMachine):
@@ -237,11 +277,14 @@ class EsmeMachine(CommandMachine):
     device_type = DeviceType.ESME
     HANDLERS: ClassVar = {
         code: "dlms_command"
-        for code in (0x0026, 0x0027, 0x0059, 0x004F, 0x0050, 0x0051, 0x0052, 0x0062)
+        for uc in device_use_cases(Device.ESME)
+        for code in USE_CASES[uc].message_codes
     }
     UPLINK: ClassVar = "han"
     #: the COSEM objects this device serves
-    OBJECTS: ClassVar[ObjectTable] = OBJECTS
+    OBJECTS: ClassVar[ObjectTable] = overlay(
+        overlay(generic_table(ESME_MODEL), OBJECTS), _protection_table(ESME_MODEL)
+    )
 
     def on_boot(self, tx: Tx) -> None:
         if tx.get(SINCE) is None:
@@ -265,4 +308,35 @@ class EsmeMachine(CommandMachine):
         else:
             ctx = CosemContext(tx, command, self.credentials)
             body = serve(self.OBJECTS, ctx, request)
-        return respond.dlms_response(command, body, self.credentials, critical=accepted.critical)
+        header = respond.response_header(command, self.credentials.eui)
+        if _dated_response(command.header.message_code):
+            header = dataclasses.replace(
+                header, date_time=respond.cosem_datetime(_device_time_of(tx))
+            )
+        message = GeneralSigningMessage(header, apdu.encode(body), None)
+        # A signed command is a critical one even where the registry has no criticality
+        # (use cases outside the volume: ECS08, ECS30, ECS46c, ECS47); its response is signed.
+        critical = accepted.critical or bool(command.signature)
+        return respond.secure_message(message, self.credentials, critical=critical)
+
+
+#: Register reads whose responses carry the time of reading in the grouping header
+#: (gbcs-reference.md 7.2.7: ECS17a-e, ECS18a/b, ECS19, ECS23, ECS23b).
+_DATED_READS: Final = frozenset(
+    {"ECS17a", "ECS17b", "ECS17c", "ECS17d", "ECS17e", "ECS18a", "ECS18b", "ECS19", "ECS23",
+     "ECS23b"}
+)  # fmt: skip
+
+
+#: Use cases outside the volume whose successors are future-dated capable (ECS08a, ECS46d):
+#: their responses carry the date-time the same way (gbcs-reference.md 7.2.7).
+_DATED_LEGACY: Final = frozenset({"ECS08", "ECS46c"})
+
+
+def _dated_response(message_code: int) -> bool:
+    """Whether the response's grouping header carries a date-time: future-dated capable
+    use cases (the execution time) and the register reads (the time of reading)."""
+    use_case = by_message_code(message_code)
+    if use_case is None:
+        return False
+    return bool(use_case.future_dated) or use_case.id in _DATED_READS | _DATED_LEGACY

@@ -21,7 +21,14 @@ from smemu.firmware.common.machine import Tx
 from smemu.protocols.dlms import apdu
 from smemu.protocols.dlms.apdu import ActionResult, DataAccessResult
 from smemu.protocols.dlms.axdr import Data
-from smemu.protocols.dlms.data import NullData
+from smemu.protocols.dlms.data import (
+    Array,
+    CompactArray,
+    DoubleLongUnsigned,
+    NullData,
+    OctetString,
+    Structure,
+)
 from smemu.protocols.gbcs.frame import GeneralSigningMessage
 
 
@@ -45,6 +52,9 @@ class CosemFailure(Exception):  # noqa: N818 - a control-flow signal, not an err
         super().__init__(result)
         self.result = result
 
+
+#: Selective access by range (range_descriptor), the only selector GBCS uses (7.2).
+RANGE_SELECTOR = 1
 
 Getter = Callable[[CosemContext], Data]
 Setter = Callable[[CosemContext, Data], None]
@@ -75,6 +85,73 @@ def _get(table: ObjectTable, ctx: CosemContext, spec: apdu.AccessRequestGet) -> 
         return getter(ctx), DataAccessResult.SUCCESS
     except CosemFailure as failure:
         return NullData(), failure.result
+
+
+def _get_selected(
+    table: ObjectTable, ctx: CosemContext, spec: apdu.AccessRequestGetWithSelection
+) -> tuple[Data, int]:
+    """A read with selective access: selector 1 (range_descriptor) on a list of entries."""
+    plain = apdu.AccessRequestGet(spec.class_id, spec.instance_id, spec.attribute_id)
+    value, result = _get(table, ctx, plain)
+    if result != DataAccessResult.SUCCESS:
+        return value, result
+    if spec.access_selector != RANGE_SELECTOR:
+        return NullData(), DataAccessResult.OTHER_REASON
+    window = _range_window(spec.access_parameters)
+    if window is None:
+        return NullData(), DataAccessResult.TYPE_UNMATCHED
+    return select_range(value, *window), DataAccessResult.SUCCESS
+
+
+def _range_window(params: Data) -> tuple[Data, Data] | None:
+    """(from_value, to_value) of a range_descriptor (Blue Book IC 7, selector 1)."""
+    if not isinstance(params, Structure) or len(params.items) < 3:
+        return None
+    return params.items[1], params.items[2]
+
+
+def _instant_key(value: Data) -> tuple[int, bytes] | None:
+    """An orderable key of a time stamp: UTC seconds, or a COSEM date-time without its
+    day-of-week, deviation and status octets."""
+    if isinstance(value, DoubleLongUnsigned):
+        return (0, value.value.to_bytes(4, "big"))
+    if isinstance(value, OctetString) and len(value.value) == 12:
+        raw = value.value
+        return (1, raw[0:4] + raw[5:9])
+    return None
+
+
+def _entry_time(entry: Data) -> tuple[int, bytes] | None:
+    if isinstance(entry, Structure) and entry.items:
+        return _instant_key(entry.items[0])
+    return None
+
+
+def _within(
+    at: tuple[int, bytes] | None, low: tuple[int, bytes] | None, high: tuple[int, bytes] | None
+) -> bool:
+    if at is None or low is None or high is None or not at[0] == low[0] == high[0]:
+        return True  # nothing to compare: keep the entry
+    return low <= at <= high
+
+
+def select_range(value: Data, start: Data, end: Data) -> Data:
+    """The entries of a buffer whose time stamp (first column) lies in [start, end].
+
+    Entries without a comparable time stamp are kept; so are all entries when the bounds
+    are not time stamps of the same kind as the entries'.
+    """
+    if isinstance(value, CompactArray):
+        entries = value.values
+    elif isinstance(value, Array):
+        entries = value.items
+    else:
+        return value
+    low, high = _instant_key(start), _instant_key(end)
+    kept = [entry for entry in entries if _within(_entry_time(entry), low, high)]
+    if isinstance(value, CompactArray):
+        return CompactArray(value.description, tuple(kept))
+    return Array(tuple(kept))
 
 
 def _set(table: ObjectTable, ctx: CosemContext, spec: apdu.AccessRequestSet, value: Data) -> int:
@@ -127,8 +204,9 @@ def serve(
             data.append(out)
             results.append(apdu.AccessResponseAction(result))
         elif isinstance(spec, apdu.AccessRequestGetWithSelection):
-            data.append(NullData())
-            results.append(apdu.AccessResponseGet(DataAccessResult.DATA_BLOCK_UNAVAILABLE))
+            out, result = _get_selected(table, ctx, spec)
+            data.append(out)
+            results.append(apdu.AccessResponseGet(result))
         else:
             data.append(NullData())
             results.append(apdu.AccessResponseSet(DataAccessResult.READ_WRITE_DENIED))
