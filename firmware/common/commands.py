@@ -7,12 +7,20 @@ Theory of operation
 A message event is unwrapped (HAN devices receive a tunnel PUT, the comms hub raw WAN
 bytes) and decoded with :func:`smemu.protocols.gbcs.frame.locate`; a decode failure
 raises out of :meth:`Machine.step`, so malformed input changes nothing. A decoded command
-goes through :func:`~smemu.firmware.common.security.check_command`. A rejection is written
-to the security log (and, for an unauthorised role, answered with alert 0x8F30); nothing
-else changes. An accepted command first records its counter (same step, same NVM
-transaction), then is dispatched through the subclass's :attr:`CommandMachine.HANDLERS`
-table (message code -> method name). A code missing from the table is answered with the
-ECS100 "Command not supported by Device" alert rather than silence.
+goes through :func:`~smemu.firmware.common.security.check_command` (recipient, counter per
+remote party and role, role, MAC, signature -- in that order). A rejection is written to the
+security log with its alert code and, where
+:data:`~smemu.firmware.common.security.OUTCOMES` says so, answered with a Generic Critical
+Alert; no other NVM key changes (only the alert counter, when an alert is sent). An
+accepted command first records its counter (same step, same NVM transaction), then is
+dispatched through the subclass's :attr:`CommandMachine.HANDLERS` table (message code ->
+method name). A code missing from the table is answered with the ECS100 "Command not
+supported by Device" alert rather than silence.
+
+Future-dated instructions (:mod:`~smemu.firmware.common.future`): a handler calls
+:meth:`CommandMachine.schedule_future` / :meth:`CommandMachine.cancel_future`; the machine
+keeps the ``future`` timer, runs due items through their action method and sends the
+0x8F66 / 0x8F67 outcome alerts, with no help from the subclass.
 
 Subclasses declare ``HANDLERS`` and ``UPLINK`` (the port unsolicited alerts leave by).
 """
@@ -22,23 +30,24 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import ClassVar, Final
 
-from smemu.firmware.common import respond
-from smemu.firmware.common.credentials import Credentials, load_credentials
+from smemu.errors import SmemuError
+from smemu.firmware.common import future, respond
+from smemu.firmware.common.credentials import Credentials, Role, load_credentials
+from smemu.firmware.common.future import FutureItem
 from smemu.firmware.common.han import HanFrame, TunnelCommand, decode_han
-from smemu.firmware.common.machine import Machine, MessageEvent, Tx
+from smemu.firmware.common.machine import Machine, MessageEvent, TimerEvent, Tx
 from smemu.firmware.common.security import (
-    REJECTION_ALERTS,
     Accepted,
+    AlertTo,
     Rejected,
     check_command,
-    counter_key,
 )
+from smemu.protocols.dlms.data import OctetString
 from smemu.protocols.gbcs import frame
 from smemu.protocols.gbcs.frame import Located
 from smemu.protocols.gbcs.types import Eui64
 
-#: Security-log event code for a rejected command (GBCS has per-cause codes; 0 until the
-#: event-code table lands with issue 6).
+#: Security-log code of a rejection that has no specific alert code.
 _SECURITY_EVENT: Final = 0
 #: Handler signature: (machine, step view, accepted command) -> response bytes or None.
 Handler = Callable[["CommandMachine", Tx, Accepted], bytes | None]
@@ -112,7 +121,8 @@ class CommandMachine(Machine):
             located,
             self.eui,
             self.credentials,
-            lambda eui: tx.get_int(counter_key(eui)),
+            recipients=self.recipients,
+            counters=tx.get_int,
         )
         if isinstance(result, Rejected):
             self.reject(tx, reply_port, result)
@@ -137,18 +147,90 @@ class CommandMachine(Machine):
         """The answer to an authenticated command this device does not implement."""
         return respond.not_supported_alert(tx, self.credentials, accepted.command)
 
+    @property
+    def recipients(self) -> frozenset[Eui64]:
+        """EUIs whose commands this machine executes (a GPF would add its GSME's)."""
+        return frozenset({self.eui})
+
     def reject(self, tx: Tx, reply_port: str, rejected: Rejected) -> None:
+        """Discard a command: security log, and the alert :data:`OUTCOMES` names, only."""
         command = rejected.command
+        outcome = rejected.outcome
         what = "message"
         if command is not None:
             h = command.header
             what = f"0x{h.message_code:04X} from {h.originator} counter {h.originator_counter}"
-        tx.log("security", f"rejected {what}: {rejected.reason.value}", _SECURITY_EVENT)
+        tx.log("security", f"rejected {what}: {rejected.reason.value}", outcome.log_code)
         tx.tally("rejected")
-        alert_code = REJECTION_ALERTS.get(rejected.reason)
-        if alert_code is not None and command is not None:
-            alert = respond.dlms_alert(
-                tx, self.credentials, command.header.originator, alert_code
-            )
-            self.send(tx, reply_port, alert)
-            tx.tally("sent")
+        recipient: Eui64 | None = None
+        if outcome.alert_to is AlertTo.ORIGINATOR and command is not None:
+            recipient = command.header.originator
+        elif outcome.alert_to is AlertTo.SUPPLIER:
+            supplier = self.credentials.anchor(Role.SUPPLIER)
+            recipient = None if supplier is None else supplier.eui
+        if recipient is None:
+            return
+        alert = respond.dlms_alert(tx, self.credentials, recipient, outcome.log_code)
+        self.send(tx, reply_port, alert)
+        tx.tally("sent")
+
+    # ---------------------------------------------------------------- future-dated
+
+    def schedule_future(self, tx: Tx, item: FutureItem) -> FutureItem | None:
+        """Store a future-dated instruction; returns the one it replaced, if any."""
+        tx.log("event", f"future-dated {item.identity} stored for {item.at.isoformat()}")
+        return future.schedule(tx, item)
+
+    def cancel_future(self, tx: Tx, identity: str) -> FutureItem | None:
+        """Cancel the pending instruction ``identity``; returns it (``None``: none pending)."""
+        cancelled = future.cancel(tx, identity)
+        if cancelled is not None:
+            tx.log("event", f"future-dated {identity} cancelled")
+        return cancelled
+
+    def pending_future(self, tx: Tx) -> list[FutureItem]:
+        return future.pending(tx)
+
+    def booted(self, tx: Tx) -> None:
+        # Pending instructions are NVM; their timer is not: re-arm it at every start.
+        future.rearm(tx)
+
+    def base_timer(self, tx: Tx, event: TimerEvent) -> bool:
+        if event.name != future.TIMER:
+            return False
+        self.run_due_future(tx)
+        return True
+
+    def run_due_future(self, tx: Tx) -> None:
+        """Execute every due instruction alone, then send its 0x8F66 / 0x8F67 alert."""
+        for item in future.take_due(tx):
+            mark = tx.savepoint()
+            try:
+                action: Callable[[Tx, FutureItem], bool] = getattr(self, item.action)
+                ok = bool(action(tx, item))
+            except (SmemuError, ValueError, AttributeError) as exc:
+                ok = False
+                reason = str(exc)
+            else:
+                reason = "refused by the device"
+            if not ok:
+                # Undo a partial execution (the queue removal came before the mark).
+                tx.rollback(mark)
+                tx.log("trace", f"future-dated {item.identity} failed: {reason}")
+            code = future.ALERT_EXECUTED if ok else future.ALERT_NOT_EXECUTED
+            tx.log("event", f"future-dated {item.identity} {'executed' if ok else 'failed'}", code)
+            self.future_alert(tx, item, code)
+        future.rearm(tx)
+
+    def future_alert(self, tx: Tx, item: FutureItem, alert_code: int) -> None:
+        """Send the outcome alert of ``item`` (DLMS form; a GBZ device overrides this)."""
+        alert = respond.dlms_alert(
+            tx,
+            self.credentials,
+            item.originator,
+            alert_code,
+            (OctetString(item.reference),),
+            message_code=item.alert_message_code,
+        )
+        self.send(tx, self.UPLINK, alert)
+        tx.tally("sent")

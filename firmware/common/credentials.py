@@ -24,7 +24,11 @@ from smemu.protocols.security.keystore import InMemoryKeyStore, KeyKind
 
 
 class Role(enum.IntEnum):
-    """RemotePartyRole numbers of GBCS (reference 1.2); ``OTHER_USER`` is role 127."""
+    """RemotePartyRole numbers of GBCS (reference 1.2); ``OTHER_USER`` is role 127.
+
+    ``LOAD_CONTROLLER`` (8) is the number the DCC key store uses for the SMETS v5 load
+    controller (reference 1.2: "role 8 in dccboxed-keystore"); GBCS ASN.1 stops at 7.
+    """
 
     ROOT = 0
     RECOVERY = 1
@@ -33,6 +37,8 @@ class Role(enum.IntEnum):
     ACCESS_CONTROL_BROKER = 4
     TRANSITIONAL_COS = 5
     WAN_PROVIDER = 6
+    ISSUING_AUTHORITY = 7
+    LOAD_CONTROLLER = 8
     OTHER_USER = 127
 
     @property

@@ -22,6 +22,12 @@ the writes applied and the :class:`Step` handed back; the device layer then pers
 Scope rules: NVM keys are short ``/``-separated strings, values are bytes (helpers below
 encode integers and JSON); everything a real device keeps across a power cut goes there.
 Timers are named; requesting a timer with a name already pending replaces it.
+
+Base-class hooks: :meth:`Machine.booted` runs after every ``on_boot`` and
+:meth:`Machine.base_timer` sees every timer before ``on_timer`` -- shared layers
+(:class:`~smemu.firmware.common.commands.CommandMachine`'s future-dated queue) use them so
+that device subclasses need not call ``super()``. :meth:`Tx.savepoint` / :meth:`Tx.rollback`
+let a handler try a sub-operation and undo it alone (a future-dated instruction that fails).
 """
 
 from __future__ import annotations
@@ -232,6 +238,35 @@ class Tx:
     def tally(self, name: str) -> None:
         self.tallies.append(name)
 
+    def savepoint(self) -> Savepoint:
+        """Mark this step's outputs so far; :meth:`rollback` returns to the mark."""
+        return Savepoint(
+            dict(self.writes),
+            len(self.sends),
+            len(self.timers),
+            len(self.logs),
+            len(self.tallies),
+        )
+
+    def rollback(self, mark: Savepoint) -> None:
+        """Forget every write, send, timer, log and tally made after ``mark``."""
+        self.writes = dict(mark.writes)
+        del self.sends[mark.sends :]
+        del self.timers[mark.timers :]
+        del self.logs[mark.logs :]
+        del self.tallies[mark.tallies :]
+
+
+@dataclass(frozen=True, slots=True)
+class Savepoint:
+    """Where a :class:`Tx` stood when :meth:`Tx.savepoint` was called."""
+
+    writes: Mapping[str, bytes | None]
+    sends: int
+    timers: int
+    logs: int
+    tallies: int
+
 
 class Machine(abc.ABC):
     """Base of every device machine: identity, NVM image, lifecycle table, the step method.
@@ -286,10 +321,12 @@ class Machine(abc.ABC):
         tx = Tx(now, self._nvm)
         if isinstance(event, BootEvent) or kind is EventKind.POWER_ON:
             self.on_boot(tx)
+            self.booted(tx)
         elif isinstance(event, MessageEvent):
             self.on_message(tx, event)
         elif isinstance(event, TimerEvent):
-            self.on_timer(tx, event)
+            if not self.base_timer(tx, event):
+                self.on_timer(tx, event)
         elif isinstance(event, LineEvent):
             self.on_line(tx, event)
         # Commit: nothing above mutated the machine.
@@ -312,6 +349,14 @@ class Machine(abc.ABC):
     def committed(self, writes: Mapping[str, bytes | None]) -> None:
         """Hook after a step's writes are applied (e.g. to drop caches built from NVM)."""
         return  # nothing cached in the base class
+
+    def booted(self, tx: Tx) -> None:
+        """Hook after :meth:`on_boot` for shared layers (re-arming persisted timers)."""
+        return  # nothing shared in the base class
+
+    def base_timer(self, tx: Tx, event: TimerEvent) -> bool:
+        """Hook before :meth:`on_timer`: handle timers a shared layer owns (True: handled)."""
+        return False
 
     @abc.abstractmethod
     def on_boot(self, tx: Tx) -> None:

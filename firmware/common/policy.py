@@ -1,74 +1,110 @@
-"""Per-use-case security policy: criticality, replay protection, allowed originator roles.
+"""Per-message-code security policy, read from the GBCS use-case registry.
 
-Layer: firmware. From the GBCS Use Case volume's cross-reference tables ("Message Type"
-SME.C.C / SME.C.NC, "Protection Against Replay required"), as summarised in
-gbcs-reference.md 9.2. The full registry (``smemu.protocols.gbcs.use_cases``) will carry
-these per use case; until then the literal sets below are the source.
+Layer: firmware. Source: :mod:`smemu.protocols.gbcs.use_cases` (the Use Case volume's
+"Use Case cross references" -- Message Type, "Capable of Future Dated Invocation",
+"Protection Against Replay required" -- and "Use Case access permissions"; GBCS section 17
+explains how a device applies that table). One :class:`CommandPolicy` per message code,
+built once and cached.
+
+Use cases the volume leaves to the GBCS main body ("See GBCS": credentials CS02x,
+join / unjoin CS03/CS04, firmware CS06, superseded codes) have ``None`` in the registry.
+For them the rules below apply, and are marked as ours, not the volume's:
+
+* roles ``None`` (or an empty tuple on a command): any trusted remote party except the
+  root and issuing authority (their payloads -- e.g. the CS02b replacement mode -- carry
+  their own authorisation rules);
+* criticality ``None``: a "variant" command -- a signature is verified when present but not
+  required;
+* replay protection ``None``: required when the use case is critical.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cache
 from typing import Final
 
 from smemu.firmware.common.credentials import Role
-from smemu.protocols.gbcs.message_codes import lookup
+from smemu.protocols.gbcs import use_cases
+from smemu.protocols.gbcs.use_cases import Criticality, Kind, UseCase
 
-#: SME.C.C (critical) command use cases: signed by the remote party, signed responses.
-CRITICAL: Final = frozenset(
-    {
-        "ECS01a", "ECS01b", "ECS01c", "ECS01d", "ECS02", "ECS03", "ECS04a", "ECS04b", "ECS05",
-        "ECS07", "ECS08", "ECS08a", "ECS09", "ECS28a", "ECS30", "ECS30a", "ECS38", "ECS42",
-        "ECS43", "ECS44", "ECS46a", "ECS46d", "ECS47a", "ECS47e", "ECS48", "ECS70", "ECS81",
-        "GCS01a", "GCS01b", "GCS02", "GCS03", "GCS04", "GCS05", "GCS06", "GCS23", "GCS24a",
-        "GCS25", "GCS25a", "GCS28", "GCS32", "GCS39", "GCS40a", "GCS40b", "GCS40c", "GCS40d",
-    }
-)  # fmt: skip
+#: Registry role names -> the RemotePartyRole a trust anchor carries.
+REGISTRY_ROLES: Final[dict[use_cases.Role, Role]] = {
+    use_cases.Role.SUPPLIER: Role.SUPPLIER,
+    use_cases.Role.NETWORK_OPERATOR: Role.NETWORK_OPERATOR,
+    use_cases.Role.ACCESS_CONTROL_BROKER: Role.ACCESS_CONTROL_BROKER,
+    use_cases.Role.LOAD_CONTROLLER: Role.LOAD_CONTROLLER,
+}
 
-#: Use cases whose Originator Counter must exceed the last one accepted from that party.
-REPLAY_PROTECTED: Final = (CRITICAL - {"ECS46a"}) | frozenset(
-    {
-        "CS01a", "CS01b", "CCS01", "CCS02", "CCS03", "DBCH04", "DBCH05", "ECS14", "ECS28b",
-        "ECS29a", "ECS29b", "ECS29c", "ECS29d", "ECS29e", "ECS29f", "ECS37", "ECS39a",
-        "ECS39b", "ECS50", "ECS62", "GCS11", "GCS31", "GCS36", "GCS41",
-    }
-)  # fmt: skip
+#: Roles allowed where the registry does not say (see the module docstring).
+UNSTATED_ROLES: Final = frozenset(Role) - {Role.ROOT, Role.ISSUING_AUTHORITY}
 
-#: Roles that may originate any command in this emulator until the registry says more.
-_COMMANDING_ROLES: Final = frozenset(
-    {
-        Role.SUPPLIER,
-        Role.NETWORK_OPERATOR,
-        Role.ACCESS_CONTROL_BROKER,
-        Role.TRANSITIONAL_COS,
-        Role.WAN_PROVIDER,
-        Role.OTHER_USER,
-    }
-)
-#: Roles allowed for the use cases that change supply or credit (supplier only, GBCS).
-_SUPPLIER_ONLY_PREFIXES: Final = ("ECS0", "ECS42", "ECS43", "ECS44", "GCS0")
+
+@dataclass(frozen=True, slots=True)
+class CommandPolicy:
+    """What a device requires of one command message code."""
+
+    message_code: int
+    use_case: str
+    roles: frozenset[Role]  #: remote-party roles that may originate it
+    critical: bool  #: signature by the remote party required (SME.C.C)
+    signature_optional: bool  #: criticality unknown: verify a signature only if present
+    replay_protected: bool  #: Originator Counter must exceed the last accepted
+    future_dated: bool  #: "Capable of Future Dated Invocation"
+
+    def allows(self, role: Role) -> bool:
+        return role in self.roles
+
+
+def _roles(use_case: UseCase) -> frozenset[Role]:
+    if not use_case.roles:
+        return UNSTATED_ROLES
+    return frozenset(REGISTRY_ROLES[r] for r in use_case.roles)
+
+
+@cache
+def policy_of(code: int) -> CommandPolicy | None:
+    """The policy for command message ``code``; ``None`` if it is no remote-party command.
+
+    Alerts, HAN-only messages and codes GBCS does not define have no policy: a device
+    never accepts them as commands from a remote party.
+    """
+    use_case = use_cases.by_message_code(code)
+    if use_case is None or use_case.kind is not Kind.COMMAND:
+        return None
+    critical = use_case.criticality is Criticality.CRITICAL or (
+        use_case.criticality is None and (use_case.message_type or "").startswith("SME.C.C")
+    )
+    unknown = use_case.criticality is None and not critical
+    replay = use_case.replay_protected
+    return CommandPolicy(
+        code,
+        use_case.id,
+        _roles(use_case),
+        critical,
+        unknown,
+        critical if replay is None else replay,
+        bool(use_case.future_dated),
+    )
 
 
 def use_case_of(code: int) -> str | None:
     """The use case id of a message code, or ``None`` when GBCS does not define it."""
-    info = lookup(code)
-    return None if info is None else info.use_case
+    use_case = use_cases.by_message_code(code)
+    return None if use_case is None else use_case.id
 
 
 def is_critical(code: int) -> bool:
-    use_case = use_case_of(code)
-    return use_case is not None and use_case in CRITICAL
+    policy = policy_of(code)
+    return policy is not None and policy.critical
 
 
 def is_replay_protected(code: int) -> bool:
-    use_case = use_case_of(code)
-    return use_case is not None and use_case in REPLAY_PROTECTED
+    policy = policy_of(code)
+    return policy is not None and policy.replay_protected
 
 
 def role_allowed(code: int, role: Role) -> bool:
     """Whether a remote party of ``role`` may originate the command ``code``."""
-    use_case = use_case_of(code)
-    if use_case is None:
-        return False
-    if use_case.startswith(_SUPPLIER_ONLY_PREFIXES):
-        return role is Role.SUPPLIER
-    return role in _COMMANDING_ROLES
+    policy = policy_of(code)
+    return policy is not None and policy.allows(role)

@@ -1,12 +1,34 @@
-"""Command acceptance: recipient, anti-replay counter, originator role, signature and MAC.
+"""Command acceptance: recipient, anti-replay counter, originator role, MAC and signature.
 
-Layer: firmware. Architecture step 4 and gbcs-reference.md 4.4 ("How a device verifies a
-command"), 9.2 (anti-replay). The checks run in a fixed order and the first failure wins;
-nothing here changes state -- the caller records the accepted counter only after the whole
+Layer: firmware. Architecture step 4; gbcs-reference.md 4.4 ("How a device verifies a
+command"), 4.6 and 9.2 (anti-replay); the per-code rules come from
+:mod:`~smemu.firmware.common.policy` (the use-case registry).
+
+Theory of operation
+-------------------
+:func:`check_command` runs the checks in a fixed order and the first failure wins:
+
+1. the message is a whole, unsegmented command (CRA 01);
+2. the recipient is this device (or one it answers for);
+3. the originator is a trusted remote party (a trust anchor gives its role);
+4. anti-replay: for a replay-protected use case, the Originator Counter is strictly
+   greater than the last one accepted from that remote party *in that role* (NVM key
+   ``ctr/<role>/<eui hex>``); counters of non-replay-protected commands are neither checked
+   nor recorded (gbcs-reference 9.2: "Protection Against Replay required" = No);
+5. the role may originate this message code (access permissions);
+6. the ACB's MAC (every remote-party command travels in a MAC header);
+7. the remote party's signature: required for critical (SME.C.C) commands, verified when
+   present on "variant" ones.
+
+Nothing here changes state. The caller records the accepted counter only after the whole
 step succeeds, in the same NVM transaction as the command's effects.
 
-NVM keys: ``ctr/<originator hex>`` holds the last Originator Counter accepted from a remote
-party for a replay-protected use case.
+What a rejection produces is one reviewed table, :data:`OUTCOMES`. The GBCS main body
+(its section 7.2 device processing rules and the Alert Code table) is not in
+``/work/shared``; the mapping follows the alert-code names (0x8F1E integrity, 0x8F30 no
+authority, 0x8F3D trusted source authentication failure, 0x8F53 other authentication or
+authorisation failure) and the principle that a device answers only a party it has
+authenticated. [unverified against the normative text]
 """
 
 from __future__ import annotations
@@ -17,7 +39,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from smemu.firmware.common.credentials import Credentials, Role
-from smemu.firmware.common.policy import is_critical, is_replay_protected, role_allowed
+from smemu.firmware.common.policy import CommandPolicy, policy_of
 from smemu.protocols.gbcs import secure
 from smemu.protocols.gbcs.frame import (
     GbtBlockMessage,
@@ -29,6 +51,12 @@ from smemu.protocols.gbcs.types import Cra, Eui64
 
 COUNTER_PREFIX: Final = "ctr/"
 
+#: GBCS alert codes used for rejected commands (names as in the GBCS Alert Code table).
+ALERT_INTEGRITY_FAILED: Final = 0x8F1E  #: integrity check of content or format failed
+ALERT_NO_AUTHORITY: Final = 0x8F30  #: source does not have authority for command
+ALERT_AUTHENTICATION_FAILED: Final = 0x8F3D  #: trusted source authentication failure
+ALERT_OTHER_AUTH_FAILURE: Final = 0x8F53  #: failed authentication/authorisation, other
+
 
 class Rejection(enum.Enum):
     """Why a command was not executed (recorded in the security log)."""
@@ -37,6 +65,7 @@ class Rejection(enum.Enum):
     SEGMENTED = "GBT segmented messages are not supported yet"
     WRONG_RECIPIENT = "recipient is not this device"
     UNKNOWN_ORIGINATOR = "originator is not a trusted remote party"
+    UNKNOWN_CODE = "message code is not a remote-party command"
     REPLAY = "originator counter not greater than the last accepted"
     ROLE = "originator role may not send this command"
     NO_MAC = "command has no MAC"
@@ -45,11 +74,54 @@ class Rejection(enum.Enum):
     BAD_SIGNATURE = "signature check failed"
 
 
-#: Alert code a rejection is reported with when it warrants one (GBCS alert codes).
-#: 0x8F30: "Source does not have authority for command". Failed MAC or signature and
-#: replays are only logged: the device cannot trust the claimed originator enough to
-#: answer it.
-REJECTION_ALERTS: Final[dict[Rejection, int]] = {Rejection.ROLE: 0x8F30}
+class AlertTo(enum.Enum):
+    """Who a rejection alert is addressed to."""
+
+    NOBODY = "nobody"  #: discarded silently (security log only)
+    ORIGINATOR = "originator"  #: the authenticated sender of the command
+    SUPPLIER = "supplier"  #: the device's supplier trust anchor (sender unauthenticated)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a device does with a rejected command besides discarding it."""
+
+    log_code: int  #: alert code recorded with the security-log entry
+    alert_to: AlertTo  #: who hears about it (as a Generic Critical Alert 0x1000)
+
+
+#: Rejection -> security-log code and alert. Reviewed as one table (see module docstring).
+OUTCOMES: Final[dict[Rejection, Outcome]] = {
+    # Malformed or not-for-processing input: log, no answer (nothing authenticated).
+    Rejection.NOT_A_COMMAND: Outcome(ALERT_INTEGRITY_FAILED, AlertTo.NOBODY),
+    Rejection.SEGMENTED: Outcome(ALERT_INTEGRITY_FAILED, AlertTo.NOBODY),
+    # Not addressed to us: the device is not a party to the exchange; silently discarded.
+    Rejection.WRONG_RECIPIENT: Outcome(ALERT_OTHER_AUTH_FAILURE, AlertTo.NOBODY),
+    # Authentication failures: the claimed sender cannot be trusted, so it gets no answer;
+    # the 0x8F3D entry goes to the security log (read by ECS35b). Whether GBCS also raises
+    # 0x8F3D as an alert (to whom?) is unverified: switch to AlertTo.SUPPLIER here if so.
+    Rejection.UNKNOWN_ORIGINATOR: Outcome(ALERT_AUTHENTICATION_FAILED, AlertTo.NOBODY),
+    Rejection.NO_MAC: Outcome(ALERT_AUTHENTICATION_FAILED, AlertTo.NOBODY),
+    Rejection.BAD_MAC: Outcome(ALERT_AUTHENTICATION_FAILED, AlertTo.NOBODY),
+    Rejection.NO_SIGNATURE: Outcome(ALERT_AUTHENTICATION_FAILED, AlertTo.NOBODY),
+    Rejection.BAD_SIGNATURE: Outcome(ALERT_AUTHENTICATION_FAILED, AlertTo.NOBODY),
+    # A replay is discarded silently: answering would give the replayer a fresh response.
+    Rejection.REPLAY: Outcome(ALERT_OTHER_AUTH_FAILURE, AlertTo.NOBODY),
+    # Codes that are no command (alerts, HAN-only, undefined): integrity failure, logged.
+    Rejection.UNKNOWN_CODE: Outcome(ALERT_INTEGRITY_FAILED, AlertTo.NOBODY),
+    # Authenticated sender, wrong role: the RTDS generic critical alert 0x8F30 (reference
+    # 5.5) goes back to that sender.
+    Rejection.ROLE: Outcome(ALERT_NO_AUTHORITY, AlertTo.ORIGINATOR),
+}
+
+#: Back-compatible view: rejection -> alert code, for the rejections that are answered.
+REJECTION_ALERTS: Final[dict[Rejection, int]] = {
+    r: o.log_code for r, o in OUTCOMES.items() if o.alert_to is not AlertTo.NOBODY
+}
+
+#: NVM keys a rejection may write (the alert counter of the alert it sends); everything else
+#: in NVM is unchanged by a rejected command.
+REJECTION_WRITES: Final = frozenset({"alert/counter"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +130,9 @@ class Accepted:
 
     command: GeneralSigningMessage
     role: Role
-    critical: bool
+    critical: bool  #: answer with a signed response (critical, or a signed variant)
     replay_protected: bool
+    policy: CommandPolicy | None = None
 
     @property
     def counter_write(self) -> tuple[str, int] | None:
@@ -67,7 +140,7 @@ class Accepted:
         if not self.replay_protected:
             return None
         header = self.command.header
-        return counter_key(header.originator), header.originator_counter
+        return counter_key(header.originator, self.role), header.originator_counter
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,23 +148,32 @@ class Rejected:
     reason: Rejection
     command: GeneralSigningMessage | None  #: the decoded command, when it got that far
 
+    @property
+    def outcome(self) -> Outcome:
+        return OUTCOMES[self.reason]
 
-def counter_key(originator: Eui64) -> str:
-    return COUNTER_PREFIX + originator.hex()
+
+def counter_key(originator: Eui64, role: Role | None = None) -> str:
+    """NVM key of the last accepted counter from ``originator`` acting as ``role``."""
+    if role is None:
+        return COUNTER_PREFIX + originator.hex()
+    return f"{COUNTER_PREFIX}{role.slug}/{originator.hex()}"
 
 
 def check_command(
     located: Located,
     own: Eui64,
     credentials: Credentials,
-    last_counter: Callable[[Eui64], int],
+    last_counter: Callable[[Eui64], int] | None = None,
     *,
     recipients: frozenset[Eui64] | None = None,
+    counters: Callable[[str], int] | None = None,
 ) -> Accepted | Rejected:
     """Run the acceptance checks on a decoded command addressed to ``own``.
 
     :param recipients: EUIs this machine answers for (default: just ``own``).
-    :param last_counter: the last accepted counter from an originator (0 if none).
+    :param counters: NVM counter reader by key (:func:`counter_key`); 0 when absent.
+    :param last_counter: older form of ``counters``, keyed by originator only.
     """
     message = located.message
     if isinstance(message, GbtBlockMessage):
@@ -105,23 +187,31 @@ def check_command(
     role = credentials.role_of(header.originator)
     if role is None:
         return Rejected(Rejection.UNKNOWN_ORIGINATOR, inner)
-    code = header.message_code
-    protected = is_replay_protected(code)
-    if protected and header.originator_counter <= last_counter(header.originator):
-        return Rejected(Rejection.REPLAY, inner)
-    if not role_allowed(code, role):
+    policy = policy_of(header.message_code)
+    if policy is None:
+        return Rejected(Rejection.UNKNOWN_CODE, inner)
+    if policy.replay_protected:
+        if counters is not None:
+            last = counters(counter_key(header.originator, role))
+        elif last_counter is not None:
+            last = last_counter(header.originator)
+        else:
+            last = 0
+        if header.originator_counter <= last:
+            return Rejected(Rejection.REPLAY, inner)
+    if not policy.allows(role):
         return Rejected(Rejection.ROLE, inner)
-    critical = is_critical(code)
-    if critical and not inner.signature:
-        return Rejected(Rejection.NO_SIGNATURE, inner)
-    if inner.signature:
-        verdict = secure.verify_signature(located, credentials.keystore)
-        if verdict is not secure.Verdict.VALID:
-            return Rejected(Rejection.BAD_SIGNATURE, inner)
     if not isinstance(message, MacProtectedMessage):
         return Rejected(Rejection.NO_MAC, inner)
     if secure.verify_mac(located, credentials.keystore, credentials.acbs) is not (
         secure.Verdict.VALID
     ):
         return Rejected(Rejection.BAD_MAC, inner)
-    return Accepted(inner, role, critical, protected)
+    if policy.critical and not inner.signature:
+        return Rejected(Rejection.NO_SIGNATURE, inner)
+    if inner.signature:
+        verdict = secure.verify_signature(located, credentials.keystore)
+        if verdict is not secure.Verdict.VALID:
+            return Rejected(Rejection.BAD_SIGNATURE, inner)
+    critical = policy.critical or (policy.signature_optional and bool(inner.signature))
+    return Accepted(inner, role, critical, policy.replay_protected, policy)
