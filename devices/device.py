@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +27,9 @@ from smemu.firmware.common.machine import (
     BootEvent,
     DeviceType,
     Event,
+    LineEvent,
     LogEntry,
+    MachineState,
     MessageEvent,
     Outgoing,
     Step,
@@ -45,6 +47,20 @@ LOG_KEEP: Final = 1000
 _LOG_NEXT: Final = "log/next"
 #: log kinds that are persisted (``trace`` goes to Python logging only)
 PERSISTED_LOGS: Final = frozenset({"event", "security"})
+
+#: device-level record of supply outages: ``dev/supply/<seq>`` JSON {"off": iso, "on": iso|null}
+SUPPLY_PREFIX: Final = "dev/supply/"
+#: line -> state in which a device is assumed to start (powered, sealed, seated)
+NOMINAL_LINES: Final = {"power": True, "tamper": False, "hot_shoe": True}
+#: event-log text of a line change, by (line, active)
+_LINE_TEXT: Final = {
+    ("power", False): "supply outage: power lost",
+    ("power", True): "supply restored",
+    ("tamper", True): "tamper: seal broken",
+    ("tamper", False): "tamper: sealed again",
+    ("hot_shoe", True): "hot shoe: comms hub seated",
+    ("hot_shoe", False): "hot shoe: comms hub removed",
+}
 
 #: Callback through which a device's outputs leave: (device, outgoing message).
 Sender = Callable[["Device", Outgoing], None]
@@ -78,6 +94,8 @@ class Device:
         self._timers: dict[str, TimerHandle] = {}
         self._sender: Sender | None = None
         self.closed = False
+        #: the last known state of each discrete line (``power``, ``tamper``, ``hot_shoe``)
+        self.lines: dict[str, bool] = dict(NOMINAL_LINES)
 
     @property
     def eui(self) -> Eui64:
@@ -152,17 +170,73 @@ class Device:
         self.stats[f"in_{port}"] += 1
         self.deliver(MessageEvent(port, data, source))
 
+    @property
+    def powered(self) -> bool:
+        """Whether the device has power (its machine is not OFF)."""
+        return self.machine.state is not MachineState.OFF
+
+    def line(self, line: str, active: bool) -> Step | None:
+        """A discrete line changed (rig power, tamper switch, hot shoe).
+
+        A report that repeats the known state is ignored. A change is one machine step
+        (:class:`LineEvent`) plus the device's own event-log entry; a power-off then
+        power-on pair is kept as one supply outage (:meth:`outages`), the story the ESME
+        firmware turns into supply outage / restore alerts.
+        """
+        if self.closed or self.lines.get(line) == active:
+            return None
+        self.lines[line] = active
+        self.stats[f"line_{line}_{'on' if active else 'off'}"] += 1
+        now = self.clock.now()
+        writes: dict[str, bytes | None] = {}
+        text = _LINE_TEXT.get((line, active), f"line {line} {'active' if active else 'inactive'}")
+        if line == "power":
+            writes = self._supply_writes(active, now)
+            for raw in writes.values():
+                record = json.loads(raw or b"{}")
+                if active:
+                    lasted = now - datetime.fromisoformat(str(record["off"]))
+                    text = f"supply restored after {lasted}"
+        entry = LogEntry(now, "event", 0, text)
+        self._write(writes, [entry])
+        self._note(entry)
+        return self.deliver(LineEvent(line, active))
+
+    def _supply_writes(self, on: bool, now: datetime) -> dict[str, bytes | None]:
+        items = list(self.storage.items(SUPPLY_PREFIX))
+        if not on:
+            seq = 0
+            if items:
+                seq = int(items[-1][0].removeprefix(SUPPLY_PREFIX)) + 1
+            record = {"off": now.isoformat(), "on": None}
+            return {f"{SUPPLY_PREFIX}{seq:012d}": json.dumps(record).encode()}
+        if not items:
+            return {}
+        key, raw = items[-1]
+        record = json.loads(raw)
+        if record.get("on") is not None:
+            return {}
+        record["on"] = now.isoformat()
+        return {key: json.dumps(record).encode()}
+
+    def outages(self) -> list[dict[str, str | None]]:
+        """Supply outages seen, oldest first: ``{"off": iso, "on": iso or None}``."""
+        return [json.loads(v) for _, v in self.storage.items(SUPPLY_PREFIX)]
+
     def _note(self, entry: LogEntry) -> None:
         self.recent.append(entry)
         if entry.log != "trace":
             log.debug("%s [%s] %s", self.label, entry.log, entry.text)
 
     def _persist(self, step: Step) -> None:
-        persisted = [e for e in step.logs if e.log in PERSISTED_LOGS]
-        if not step.writes and not persisted:
+        self._write(step.writes, step.logs)
+
+    def _write(self, writes: Mapping[str, bytes | None], logs: Iterable[LogEntry]) -> None:
+        persisted = [e for e in logs if e.log in PERSISTED_LOGS]
+        if not writes and not persisted:
             return
         with self.storage.transaction() as tx:
-            for key, value in step.writes.items():
+            for key, value in writes.items():
                 if value is None:
                     tx.delete(key)
                 else:

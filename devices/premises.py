@@ -30,13 +30,14 @@ from urllib.parse import urlsplit
 
 from smemu.devices.config import PremisesConfig
 from smemu.devices.device import Device, DeviceSpec
+from smemu.devices.han import HanMedium
 from smemu.devices.keys import Pki, add_devices, init_pki, load_pki
 from smemu.errors import ConfigError, DecodeError, HalError, HalTimeout
 from smemu.firmware import chf, gpf
 from smemu.firmware.common.credentials import Role
 from smemu.firmware.common.machine import DeviceType, Outgoing
 from smemu.hal.clock import Clock, VirtualClock, WallClock
-from smemu.hal.ports import Port, open_port
+from smemu.hal.ports import LineEvent, LineEventKind, Port, open_port
 from smemu.protocols.framing.wan import WanFramer
 from smemu.protocols.gbcs import frame
 from smemu.protocols.gbcs.types import Cra, Eui64
@@ -47,6 +48,29 @@ STATE_FILE: Final = "premises.json"
 KEYSTORE_DIR: Final = "keystore"
 #: a partial WAN message older than this (real seconds) is discarded
 WAN_IDLE_FLUSH_S: Final = 2.0
+
+#: how premises.json names the in-process HAN (ZigBee SE Tunneling cluster frames)
+HAN_MEDIUM: Final = "in-process zigbee-se tunnel"
+#: longest wait (real seconds) for the pumps to stop on :meth:`Premises.stop`
+STOP_WAIT_S: Final = 2.0
+
+
+def _reraise_cancel() -> None:
+    """Re-raise a cancellation of the current task that a port turned into a HalError."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+#: a rig line event -> (line, active) as devices see it
+LINES: Final = {
+    LineEventKind.POWER_ON: ("power", True),
+    LineEventKind.POWER_OFF: ("power", False),
+    LineEventKind.TAMPER: ("tamper", True),
+    LineEventKind.SEAL: ("tamper", False),
+    LineEventKind.HOT_SHOE_PRESENT: ("hot_shoe", True),
+    LineEventKind.HOT_SHOE_ABSENT: ("hot_shoe", False),
+}
 
 #: Observer of WAN traffic: (direction "in" / "out", GBCS bytes, simulated time).
 WanObserver = Callable[[str, bytes, datetime], None]
@@ -77,6 +101,7 @@ class Premises:
         self._speed = config.speed if speed == "config" else speed
         self._clock = clock
         self.devices: dict[Eui64, Device] = {}
+        self.han: HanMedium | None = None
         self.pki: Pki | None = None
         self.wan_port: Port | None = None
         self.framer = WanFramer()
@@ -85,7 +110,6 @@ class Premises:
         self.observers: list[WanObserver] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._outbox: asyncio.Queue[bytes] = asyncio.Queue()
-        self._inflight = 0
         self._started = False
 
     # ----------------------------------------------------------------- properties
@@ -173,6 +197,11 @@ class Premises:
                 device = Device.open(spec, store, self.clock, self._provisioning(spec))
                 device.connect(self._route)
                 self.devices[spec.eui] = device
+            medium = HanMedium(self.chf, self._tally)
+            for device in self.devices.values():
+                if device.spec.type is not DeviceType.CHF:
+                    medium.attach(device)
+            self.han = medium
             self.wan_port = open_port(self.wan_url)
             await self.wan_port.open()
         except BaseException:
@@ -184,8 +213,11 @@ class Premises:
             loop.create_task(self._wan_reader(), name="wan-reader"),
             loop.create_task(self._wan_writer(), name="wan-writer"),
         ]
+        if self.wan_port.carries_line_events:
+            self._tasks.append(loop.create_task(self._line_reader(), name="wan-lines"))
         for device in self.devices.values():
             device.boot()
+        medium.join_all()
         self.save()
 
     async def stop(self) -> None:
@@ -197,9 +229,11 @@ class Premises:
             await asyncio.wait_for(self.settle(), 1.0)
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            # A port may swallow a cancellation racing its own timeout: do not wait forever.
+            _, stuck = await asyncio.wait(self._tasks, timeout=STOP_WAIT_S)
+            for task in stuck:
+                log.warning("task %s did not stop", task.get_name())
         self._tasks = []
         self.save(running=False)
         if self.wan_port is not None:
@@ -229,11 +263,11 @@ class Premises:
         devices = []
         for device in self.devices.values():
             spec = device.spec
-            ports: dict[str, str] = {"han": "in-process"}
+            ports: dict[str, str] = {"han": HAN_MEDIUM}
             if spec.type is DeviceType.CHF:
-                ports = {"wan": self.wan_location(), "han": "in-process", "gpf": "in-process"}
+                ports = {"wan": self.wan_location(), "han": HAN_MEDIUM, "gpf": HAN_MEDIUM}
             elif spec.type is DeviceType.GPF:
-                ports = {"chf": "in-process"}
+                ports = {"chf": HAN_MEDIUM}
             devices.append(
                 {
                     "type": spec.type.value,
@@ -275,36 +309,65 @@ class Premises:
 
     # ------------------------------------------------------------------- routing
 
-    def _later(self, target: Device, port: str, data: bytes, source: Eui64 | None) -> None:
-        self._inflight += 1
-
-        def run() -> None:
-            self._inflight -= 1
-            target.message(port, data, source)
-
-        asyncio.get_running_loop().call_soon(run)
+    def _tally(self, name: str) -> None:
+        self.stats[name] += 1
 
     def _route(self, device: Device, out: Outgoing) -> None:
         """Where a device's output goes (the wiring of the premises)."""
         device.stats[f"out_{out.port}"] += 1
+        medium = self.han
         kind = device.spec.type
-        if kind is DeviceType.CHF:
-            if out.port == "wan":
-                self._send_wan(out.data)
-            elif out.port == "han":
-                target = self.devices.get(out.to) if out.to is not None else None
-                if target is None:
-                    self.stats["han_unroutable"] += 1
+        if kind is DeviceType.CHF and out.port == "wan":
+            self._send_wan(out.data)
+        elif medium is None:
+            self.stats["han_unroutable"] += 1
+        elif kind is DeviceType.CHF and out.port == "han":
+            if out.to is None:
+                self.stats["han_unroutable"] += 1
+            else:
+                medium.from_hub(out.to, out.data)
+        elif kind is DeviceType.CHF and out.port == "gpf":
+            medium.from_hub(self.device(DeviceType.GPF).eui, out.data)
+        elif kind is not DeviceType.CHF:
+            medium.from_client(device.eui, out.data)
+
+    # -------------------------------------------------------------- line events
+
+    def line_event(self, event: LineEvent) -> None:
+        """A rig line event on the WAN port: to the comms hub, and power also to the ESMEs.
+
+        The comms hub takes its supply from the ESME it is seated on, so the rig's DC
+        supply stands for the premises supply: switching it off is a supply outage for
+        the ESMEs as well. A device whose power returns asks for its HAN tunnel again.
+        """
+        line, active = LINES[event.kind]
+        self.stats[f"line_{event.kind.value}"] += 1
+        targets = [self.chf]
+        if line == "power":
+            targets += [d for d in self.devices.values() if d.spec.type is DeviceType.ESME]
+        for device in targets:
+            was = device.powered
+            device.line(line, active)
+            if line == "power" and active and not was and self.han is not None:
+                if device.spec.type is DeviceType.CHF:
+                    self.han.join_all()
+                else:
+                    self.han.join(device.eui)
+
+    async def _line_reader(self) -> None:
+        port = self.wan_port
+        if port is None:
+            return
+        while True:
+            try:
+                event = await port.read_line_event()
+            except HalError:
+                _reraise_cancel()
+                if not port.is_open:
                     return
-                self.stats["han_frames"] += 1
-                self._later(target, "han", out.data, device.eui)
-            elif out.port == "gpf":
-                self._later(self.device(DeviceType.GPF), "chf", out.data, device.eui)
-        elif kind is DeviceType.GPF:
-            self._later(self.chf, "gpf", out.data, device.eui)
-        else:
-            self.stats["han_frames"] += 1
-            self._later(self.chf, "han", out.data, device.eui)
+                await asyncio.sleep(0.05)
+                continue
+            self.line_event(event)
 
     def _send_wan(self, data: bytes) -> None:
         self.stats["wan_out"] += 1
@@ -335,6 +398,9 @@ class Premises:
 
     def _wan_message(self, message: bytes) -> None:
         self.stats["wan_in"] += 1
+        if not self.chf.powered:
+            self.stats["wan_unpowered"] += 1  # the hub has no power: the message is lost
+            return
         now = self.clock.now()
         for observer in self.observers:
             observer("in", message, now)
@@ -348,9 +414,11 @@ class Premises:
             try:
                 data = await port.read(timeout=WAN_IDLE_FLUSH_S)
             except HalTimeout:
+                _reraise_cancel()
                 self._flush_idle()
                 continue
             except HalError as exc:
+                _reraise_cancel()
                 if not port.is_open:
                     return
                 log.debug("WAN read failed: %s", exc)
@@ -375,17 +443,22 @@ class Premises:
             except HalError as exc:
                 self.stats["wan_send_failed"] += 1
                 log.info("WAN send failed (%s): message dropped", exc)
+                _reraise_cancel()
             finally:
                 self._outbox.task_done()
 
     # ------------------------------------------------------------------- time
 
+    def _idle(self) -> bool:
+        han_busy = self.han is not None and self.han.inflight > 0
+        return not han_busy and self._outbox.empty()
+
     async def settle(self) -> None:
         """Wait until no in-process frame is in flight and the WAN outbox is written."""
         for _ in range(100_000):
-            if self._inflight == 0 and self._outbox.empty():
+            if self._idle():
                 await asyncio.sleep(0)
-                if self._inflight == 0 and self._outbox.empty():
+                if self._idle():
                     return
             await asyncio.sleep(0)
         raise HalError("premises did not settle (a message loop between devices?)")

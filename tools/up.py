@@ -41,11 +41,14 @@ def _ports_table(premises: Premises) -> Table:
         table.add_column(column)
     for device in premises.devices.values():
         spec = device.spec
-        ports = "HAN (in-process)"
+        ports = "HAN (ZigBee SE tunnel, in-process)"
         if spec.type.value == "chf":
-            ports = f"WAN {premises.wan_url} -> {premises.wan_location()}; HAN coordinator"
+            ports = f"WAN {premises.wan_url} -> {premises.wan_location()}; HAN tunnel server"
+            wan = premises.wan_port
+            if wan is not None and wan.carries_line_events:
+                ports += "; rig lines (power, tamper, hot shoe)"
         elif spec.type.value == "gpf":
-            ports = "CHF link (in-process)"
+            ports = "CHF link (ZigBee SE tunnel, in-process)"
         table.add_row(spec.name, str(spec.eui), ports)
     return table
 
