@@ -1,21 +1,24 @@
-"""EsmeMachine: the electricity smart meter (minimal until issue 6).
+"""EsmeMachine: the electricity smart meter.
 
 Layer: firmware.
 
 Theory of operation
 -------------------
 The ESME is a :class:`~smemu.firmware.common.commands.CommandMachine` whose handlers all
-serve DLMS access-requests from one COSEM object table (:data:`OBJECTS`). Metrology is a
-constant-load model for now: the active import register is ``base + power x elapsed``,
-computed from NVM (``esme/base_wh``, ``esme/since``, ``esme/import_w``) at the instant of a
-read, so a jump of simulated time is one multiplication, not a loop. The supply follows the
-disconnect-control script table (ECS42 close, ECS43 open, ECS44 arm); while the supply is
-open the register does not advance.
+serve DLMS access-requests from one COSEM object table (:attr:`EsmeMachine.OBJECTS`): the
+generic model of every object the ESME use cases name (:mod:`smemu.firmware.cosem_model`),
+overlaid with the objects that have behaviour. Metrology, tariff and prepayment live in the
+register engine (:mod:`smemu.firmware.metering`): before a request is served, and at the
+``registers`` timer, the engine advances from its last instant to now in one call; engine
+events (low credit, emergency credit available / exhausted, credit exhausted and supply
+disablement, billing snapshots, debt cleared) become alerts and supply moves
+(:mod:`smemu.firmware.supply`). The timer is set to the next instant an event may happen
+(:func:`~smemu.firmware.esme_registers.next_wake`). Tariff and prepayment writes compile
+into the engine's table after the request (:mod:`smemu.firmware.tariff`,
+:mod:`smemu.firmware.prepayment`); future activation date-times wait on the ``tariff`` timer.
 
-Supported use cases (message code -> handler): ECS17a and ECS17b energy registers (ECS17b
-encrypted through Data Protection, reference 4.5 / 7.6), ECS42/43/44 load switch, ECS45
-switch state, ECS52 firmware version, ECS70 clock. Any other authenticated command gets
-the ECS100 "not supported" alert.
+Local interaction: a ``keypad`` message carries a typed UTRN (ASCII digits); the lines
+``enable_button`` and ``emergency_credit_button`` are the consumer's buttons.
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar, Final
 
+from smemu.firmware import esme_registers, metering, prepayment, supply, tariff
 from smemu.firmware.common import respond
 from smemu.firmware.common.commands import CommandMachine
 from smemu.firmware.common.cosem import CosemContext, CosemFailure, CosemObject, ObjectTable, serve
-from smemu.firmware.common.machine import DeviceType, Tx
+from smemu.firmware.common.machine import DeviceType, LineEvent, MessageEvent, TimerEvent, Tx
 from smemu.firmware.common.security import Accepted
 from smemu.firmware.cosem_model import (
     Model,
@@ -38,11 +42,16 @@ from smemu.firmware.cosem_model import (
     load,
     overlay,
 )
+from smemu.firmware.esme_extensions import extend
+from smemu.firmware.registers import layout as lay
+from smemu.firmware.registers import ops
+from smemu.firmware.registers.ops import Event
 from smemu.protocols.dlms import apdu, axdr
 from smemu.protocols.dlms.apdu import ActionResult, DataAccessResult, parse_obis
 from smemu.protocols.dlms.axdr import Data
 from smemu.protocols.dlms.data import (
     Array,
+    Boolean,
     DoubleLongUnsigned,
     Enum,
     Integer,
@@ -55,20 +64,19 @@ from smemu.protocols.dlms.data import (
 from smemu.protocols.dlms.protection import ProtectionParameters
 from smemu.protocols.gbcs.decrypt import encryption_key
 from smemu.protocols.gbcs.frame import GeneralSigningMessage
+from smemu.protocols.gbcs.types import Eui64
 from smemu.protocols.gbcs.use_cases import USE_CASES, Device, by_message_code
 from smemu.protocols.security import gcm
 
 FIRMWARE_VERSION: Final = "fw/version"
-BASE_WH: Final = "esme/base_wh"
-SINCE: Final = "esme/since"
-IMPORT_W: Final = "esme/import_w"
-SUPPLY: Final = "esme/supply"  #: disconnect control state: 0 open, 1 closed, 2 armed
+IMPORT_W: Final = "esme/import_w"  #: device configuration: constant import power, W
+SUPPLY: Final = supply.SUPPLY  #: disconnect control state: 0 open, 1 closed, 2 armed
+REGISTERS_TIMER: Final = "registers"
 CLOCK_OFFSET: Final = "clock/offset_s"
 CLOCK_PRESET: Final = "clock/preset"
 CLOCK_BASE: Final = "clock/base"
 
 DEFAULT_FIRMWARE: Final = bytes.fromhex("01000000")
-DEFAULT_IMPORT_W: Final = 400
 _UNIT_WH: Final = 30
 _UNIT_VARH: Final = 32
 _SCRIPT_CLOSE: Final = 51
@@ -76,25 +84,9 @@ _SCRIPT_OPEN: Final = 52
 _SCRIPT_ARM: Final = 54
 
 
-def _iso(instant: datetime) -> bytes:
-    return instant.isoformat().encode()
-
-
 def import_wh(tx: Tx) -> int:
-    """Active import energy (Wh) at ``tx.now`` under the constant-load model."""
-    base = tx.get_int(BASE_WH)
-    raw = tx.get(SINCE)
-    if raw is None or tx.get_int(SUPPLY, 1) != 1:
-        return base
-    since = datetime.fromisoformat(raw.decode())
-    seconds = max(0.0, (tx.now - since).total_seconds())
-    return base + int(tx.get_int(IMPORT_W, DEFAULT_IMPORT_W) * seconds // 3600)
-
-
-def _settle(tx: Tx) -> None:
-    """Fold the energy so far into the base (before the supply state changes)."""
-    tx.put_int(BASE_WH, import_wh(tx))
-    tx.put(SINCE, _iso(tx.now))
+    """Active import energy (Wh) at the engine's last half-hour boundary."""
+    return metering.registers(tx).import_wh
 
 
 def _device_time_of(tx: Tx) -> datetime:
@@ -115,6 +107,10 @@ def _firmware(ctx: CosemContext) -> Data:
 
 def _import_value(ctx: CosemContext) -> Data:
     return DoubleLongUnsigned(import_wh(ctx.tx) & 0xFFFFFFFF)
+
+
+def _export_value(ctx: CosemContext) -> Data:
+    return DoubleLongUnsigned(metering.registers(ctx.tx).export_wh & 0xFFFFFFFF)
 
 
 def _scaler_unit(unit: int) -> Data:
@@ -175,20 +171,26 @@ def _clock_adjust(ctx: CosemContext, value: Data) -> Data:
 
 
 def _switch(ctx: CosemContext, value: Data) -> Data:
+    """The disconnect-control script table: 51 close (ECS42), 52 open (ECS43), 54 arm."""
     if not isinstance(value, LongUnsigned):
         raise CosemFailure(ActionResult.TYPE_UNMATCHED)
-    states = {_SCRIPT_CLOSE: 1, _SCRIPT_OPEN: 0, _SCRIPT_ARM: 2}
-    state = states.get(value.value)
-    if state is None:
+    causes = {_SCRIPT_CLOSE: supply.Cause.CLOSE, _SCRIPT_OPEN: supply.Cause.OPEN,
+              _SCRIPT_ARM: supply.Cause.ARM}  # fmt: skip
+    cause = causes.get(value.value)
+    if cause is None:
         raise CosemFailure(ActionResult.OBJECT_UNAVAILABLE)
-    _settle(ctx.tx)
-    ctx.tx.put_int(SUPPLY, state)
-    ctx.tx.log("event", f"supply {('open', 'closed', 'armed')[state]}")
+    if cause is supply.Cause.CLOSE:
+        metering.mutate(ctx.tx, ops.enable_supply)
+    supply.transition(ctx.tx, cause)
     return NullData()
 
 
 def _control_state(ctx: CosemContext) -> Data:
-    return Enum(ctx.tx.get_int(SUPPLY, 1))
+    return Enum(supply.state(ctx.tx))
+
+
+def _output_state(ctx: CosemContext) -> Data:
+    return Boolean(0xFF if supply.closed(ctx.tx) else 0)
 
 
 def _protected_attributes(ctx: CosemContext, values: tuple[Data, ...]) -> Data:
@@ -224,13 +226,13 @@ def _import_collection(ctx: CosemContext) -> Data:
     )
 
 
-OBJECTS: Final[ObjectTable] = {
+_OWN: Final[ObjectTable] = {
     (1, parse_obis("0-0:0.2.1.255")): CosemObject(get={2: _firmware}),
     (3, parse_obis("1-0:1.8.0.255")): CosemObject(
         get={2: _import_value, 3: lambda ctx: _scaler_unit(_UNIT_WH)}
     ),
     (3, parse_obis("1-0:2.8.0.255")): CosemObject(
-        get={2: lambda ctx: DoubleLongUnsigned(0), 3: lambda ctx: _scaler_unit(_UNIT_WH)}
+        get={2: _export_value, 3: lambda ctx: _scaler_unit(_UNIT_WH)}
     ),
     (3, parse_obis("1-0:4.8.0.255")): CosemObject(
         get={2: lambda ctx: DoubleLongUnsigned(0), 3: lambda ctx: _scaler_unit(_UNIT_VARH)}
@@ -242,9 +244,12 @@ OBJECTS: Final[ObjectTable] = {
         act={4: _clock_adjust, 5: _clock_preset},
     ),
     (9, parse_obis("0-0:10.0.106.255")): CosemObject(act={1: _switch}),
-    (70, parse_obis("0-0:96.3.10.255")): CosemObject(get={3: _control_state}),
+    (70, parse_obis("0-0:96.3.10.255")): CosemObject(get={2: _output_state, 3: _control_state}),
     (1, parse_obis("0-0:94.44.34.10")): CosemObject(get={2: _import_collection}),
 }
+
+#: the objects with behaviour: the engine-backed ones, then the device's own
+OBJECTS: Final[ObjectTable] = overlay(esme_registers.OBJECTS, _OWN)
 
 #: every attribute and method the ESME use cases access (Use Case volume object lists)
 ESME_MODEL: Final = build_model(device_use_cases(Device.ESME))
@@ -280,23 +285,125 @@ class EsmeMachine(CommandMachine):
         for uc in device_use_cases(Device.ESME)
         for code in USE_CASES[uc].message_codes
     }
+    HANDLERS, extension, extension_future, future_alert = extend(HANDLERS, CommandMachine.future_alert)  # noqa: E501 - ASN.1 use cases (esme_extensions)
     UPLINK: ClassVar = "han"
     #: the COSEM objects this device serves
     OBJECTS: ClassVar[ObjectTable] = overlay(
-        overlay(generic_table(ESME_MODEL), OBJECTS), _protection_table(ESME_MODEL)
+        overlay(
+            esme_registers.with_activations(generic_table(ESME_MODEL)),
+            overlay(esme_registers.legacy_active_setters(ESME_MODEL), OBJECTS),
+        ),
+        _protection_table(ESME_MODEL),
     )
 
     def on_boot(self, tx: Tx) -> None:
-        if tx.get(SINCE) is None:
-            tx.put(SINCE, _iso(tx.now))
-            tx.put_int(SUPPLY, 1)
+        if not metering.has_state(tx):
+            metering.initialise(tx, prepayment.compile_active(tx))
+            tx.put_int(SUPPLY, supply.Supply.CLOSED)
             tx.log("event", "first boot: registers initialised")
         if tx.get(FIRMWARE_VERSION) is None:
             tx.put(FIRMWARE_VERSION, DEFAULT_FIRMWARE)
 
+    def booted(self, tx: Tx) -> None:
+        super().booted(tx)
+        tariff.rearm(tx)
+        self.registers_due(tx)
+
+    # ------------------------------------------------------------- register engine
+
+    def load_model(self, tx: Tx) -> metering.LoadModel:
+        """The consumption model: ``esme/load`` JSON, else the configured constant power."""
+        model = metering.LoadModel.from_tx(tx)
+        if tx.get(metering.LOAD) is None and tx.get(IMPORT_W) is not None:
+            return metering.LoadModel(max(0, tx.get_int(IMPORT_W)))
+        return model
+
+    def registers_due(self, tx: Tx) -> None:
+        """Advance the engine to now, act on its events, and set the next wake-up."""
+        load = self.load_model(tx)
+        events = metering.catch_up(tx, load, closed=supply.closed(tx))
+        self.engine_events(tx, events)
+        tx.timer(REGISTERS_TIMER, metering.instant(esme_registers.next_wake(tx, load)))
+
+    def engine_events(self, tx: Tx, events: list[Event]) -> None:
+        """Turn engine events into supply moves, log entries and alerts."""
+        for event in events:
+            code = _EVENT_ALERTS.get(event.code)
+            if event.code == lay.E_SUPPLY_DISABLED:
+                supply.transition(tx, supply.Cause.CREDIT_EXHAUSTED)
+            elif event.code == lay.E_DEBT_CLEARED:
+                code = (0x81A7, 0x81A8)[event.value] if event.value in (0, 1) else 0x81A9
+            tx.log("event", f"{event.name} at {metering.instant(event.t).isoformat()}", code or 0)
+            if code is not None:
+                self.alert(tx, code, event)
+
+    def alert(self, tx: Tx, code: int, event: Event) -> None:
+        """Send an engine alert to the supplier (critical for 0x8Fxx codes)."""
+        supplier = esme_registers.supplier_eui(self.credentials)
+        if supplier is None:
+            return
+        critical = code >> 8 == 0x8F
+        message_code = (
+            ECS68_BILLING_ALERT
+            if event.code == lay.E_BILLING_SNAPSHOT
+            else respond.GENERIC_CRITICAL_ALERT if critical else respond.GENERIC_NON_CRITICAL_ALERT
+        )
+        data = respond.dlms_alert(
+            tx, self.credentials, Eui64(supplier), code, message_code=message_code,
+            critical=critical,
+        )  # fmt: skip
+        self.send(tx, self.UPLINK, data)
+        tx.tally("sent")
+
+    def on_timer(self, tx: Tx, event: TimerEvent) -> None:
+        if event.name == REGISTERS_TIMER:
+            self.registers_due(tx)
+        elif event.name == tariff.TIMER:
+            self.registers_due(tx)
+            for key in tariff.take_due(tx):
+                tariff.activate(tx, tariff.activation_copies(*key) or ())
+                esme_registers.mark_dirty(tx)
+            self.engine_events(tx, esme_registers.after_writes(tx))
+            self.registers_due(tx)
+        else:
+            super().on_timer(tx, event)
+
+    # ------------------------------------------------------------ local interaction
+
+    def on_message(self, tx: Tx, event: MessageEvent) -> None:
+        if event.port != KEYPAD:
+            super().on_message(tx, event)
+            return
+        self.registers_due(tx)
+        text = event.data.decode("ascii", errors="replace").strip()
+        result = esme_registers.utrn_entry(tx, self.credentials, text)
+        if result.outcome is prepayment.UtrnOutcome.ACCEPTED:
+            tx.log("event", "credit added locally", 0x810E)
+        self.registers_due(tx)
+
+    def on_line(self, tx: Tx, event: LineEvent) -> None:
+        if not event.active:
+            return
+        self.registers_due(tx)
+        if event.line == ENABLE_BUTTON:
+            if supply.state(tx) is supply.Supply.ARMED:
+                metering.mutate(tx, ops.enable_supply)
+                supply.transition(tx, supply.Cause.BUTTON)
+        elif event.line == EMERGENCY_CREDIT_BUTTON:
+            if prepayment.activate_emergency_credit(tx):
+                tx.log("event", "emergency credit activated", 0x81AB)
+                esme_registers.credit_changed(tx)
+        else:
+            super().on_line(tx, event)
+            return
+        self.registers_due(tx)
+
+    # ------------------------------------------------------------------ commands
+
     def dlms_command(self, tx: Tx, accepted: Accepted) -> bytes:
         """Serve a DLMS access-request from :attr:`OBJECTS` and secure the response."""
         command = accepted.command
+        self.registers_due(tx)
         request = apdu.decode_exact(command.payload)
         if not isinstance(request, apdu.AccessRequestMessage):
             body = apdu.AccessResponseMessage(
@@ -308,6 +415,8 @@ class EsmeMachine(CommandMachine):
         else:
             ctx = CosemContext(tx, command, self.credentials)
             body = serve(self.OBJECTS, ctx, request)
+            self.engine_events(tx, esme_registers.after_writes(tx))
+            self.registers_due(tx)
         header = respond.response_header(command, self.credentials.eui)
         if _dated_response(command.header.message_code):
             header = dataclasses.replace(
@@ -318,6 +427,20 @@ class EsmeMachine(CommandMachine):
         # (use cases outside the volume: ECS08, ECS30, ECS46c, ECS47); its response is signed.
         critical = accepted.critical or bool(command.signature)
         return respond.secure_message(message, self.credentials, critical=critical)
+
+
+KEYPAD: Final = "keypad"  #: port of typed UTRNs
+ENABLE_BUTTON: Final = "enable_button"
+EMERGENCY_CREDIT_BUTTON: Final = "emergency_credit_button"
+ECS68_BILLING_ALERT: Final = 0x0061  #: ECS68 ESME Critical Sensitive Alert (Billing Data Log)
+#: engine event -> alert code (GBCS alert code table)
+_EVENT_ALERTS: Final = {
+    lay.E_LOW_CREDIT: 0x810D,
+    lay.E_EC_AVAILABLE: 0x8119,
+    lay.E_EC_EXHAUSTED: 0x81AA,
+    lay.E_CREDIT_EXHAUSTED: 0x8F0F,
+    lay.E_BILLING_SNAPSHOT: 0x8F0A,
+}
 
 
 #: Register reads whose responses carry the time of reading in the grouping header

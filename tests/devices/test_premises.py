@@ -170,7 +170,7 @@ def test_restart_with_the_same_state_resumes_and_rejects_a_replay(tmp_path: Path
                 "cred/ds",
                 "cred/ka",
                 "esme/supply",
-                "esme/base_wh",
+                "reg/state",
                 *[k for k in nvm if k.startswith("ctr/")],
             ):
                 assert esme.machine.nvm[key] == nvm[key], key

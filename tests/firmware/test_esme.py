@@ -24,7 +24,7 @@ from smemu.protocols.gbcs.types import Cra, Eui64
 from tests.firmware._support import ESME, T0, booted, command, make_pki
 
 ECS52, ECS17B, ECS43, ECS45, ECS01A = 0x0059, 0x0027, 0x0050, 0x0052, 0x0019
-CS06 = 0x0012  #: Activate Firmware: an ASN.1 use case the ESME does not implement yet
+GCS01A = 0x006B  #: a gas meter's use case: no ESME handler, so the ECS100 alert
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +142,7 @@ def _with_header(data: bytes, **changes: Eui64) -> bytes:
 
 def test_unsupported_command_gets_the_ecs100_alert(pki: Pki) -> None:
     esme = booted(pki, ESME, DeviceType.ESME)
-    data = command(pki, ESME, CS06, 60, dlms_request(60, get(20, "0-0:13.0.0.255", 7)), sign=True)
+    data = command(pki, ESME, GCS01A, 60, dlms_request(60, get(20, "0-0:13.0.0.255", 7)), sign=True)
     [answer] = _answers(esme, data)
     located = frame.locate(answer)
     inner = frame.signing_message(located.message)
