@@ -197,7 +197,7 @@ def _protected_attributes(ctx: CosemContext, values: tuple[Data, ...]) -> Data:
     """get_protected_attributes (IC 30 m1): the values, encrypted for the requesting party
     (reference 4.5 / 7.6): structure{array of protection parameters, ciphered block}."""
     command = ctx.command
-    header = respond.response_header(command, ctx.credentials.eui)
+    header = respond.response_header(command, ctx.credentials.eui, ctx.tx)
     key = encryption_key(GeneralSigningMessage(header, b"", None), ctx.credentials.keystore)
     if key is None:
         raise CosemFailure(ActionResult.READ_WRITE_DENIED)
@@ -417,7 +417,7 @@ class EsmeMachine(CommandMachine):
             body = serve(self.OBJECTS, ctx, request)
             self.engine_events(tx, esme_registers.after_writes(tx))
             self.registers_due(tx)
-        header = respond.response_header(command, self.credentials.eui)
+        header = respond.response_header(command, self.credentials.eui, tx)
         if _dated_response(command.header.message_code):
             header = dataclasses.replace(
                 header, date_time=respond.cosem_datetime(_device_time_of(tx))

@@ -69,12 +69,29 @@ READ_CODES: Final = _codes(
     0x0026, 0x0027, 0x0028, 0x0029, 0x002A, 0x002B, 0x002C, 0x002D, 0x002E, 0x002F,
     0x0030, 0x00C9, 0x0033, 0x0034, 0x0035, 0x0036, 0x0037, 0x0038, 0x0039, 0x00C0,
     0x0048, 0x0049, 0x0093, 0x0094, 0x00B9, 0x00BA, 0x00FD, 0x0052, 0x0059, 0x005E,
-    0x0060, 0x0069, 0x0004, 0x010F, 0x00FE,
+    0x0060, 0x0069, 0x0004, 0x010F, 0x00FE, 0x00BC,
 )  # fmt: skip
+#: Reads of configuration whose reference values the set's own commands cannot establish
+#: (ECS24/24b tariff in force, ECS26b/c/d/f/j/m device configuration, ECS25r2 alert
+#: behaviours, ECS27 load limit, ECS40 MPAN, ECS61a/c/d/e auxiliary controllers).
+CONFIG_READ_CODES: Final = _codes(
+    0x003A, 0x00BD, 0x003C, 0x003D, 0x003E, 0x0040, 0x00BE, 0x00F9, 0x00EF, 0x0042,
+    0x004E, 0x00BB, 0x005E, 0x011C, 0x011D,
+)  # fmt: skip
+#: Scalar DLMS types a configuration value may have (structures and arrays excluded: their
+#: shape is still compared element by element).
+_CONFIG_TYPES: Final = _READING_TYPES - {"compact-array"} | {
+    "enum",
+    "unsigned",
+    "integer",
+    "boolean",
+    "visible-string",
+    "utf8-string",
+}
 #: Logs: the number of entries depends on the device's history.
 LOG_CODES: Final = _codes(
     0x002E, 0x00C9, 0x0035, 0x0036, 0x0038, 0x0039, 0x00C0, 0x0048, 0x0049, 0x0093,
-    0x0094, 0x00B9, 0x00BA, 0x00FD, 0x0004, 0x010F, 0x00FE, 0x0013,
+    0x0094, 0x00B9, 0x00BA, 0x00FD, 0x0004, 0x010F, 0x00FE, 0x0013, 0x00BC,
 )  # fmt: skip
 #: ECS70 Set Clock: the response reads the clock's time and status (rows 675, 676).
 CLOCK_CODES: Final = _codes(0x0062)
@@ -164,6 +181,20 @@ RULES: Final[tuple[Rule, ...]] = (
         _READING_TYPES | {"enum", "unsigned"},
     ),
     Rule("dlms", "dlms.*", Allow.LENGTH, "a log holds what the device recorded", LOG_CODES),
+    Rule(
+        "dlms",
+        "dlms.*",
+        Allow.VALUE,
+        "configuration values the reference meter held before the set was recorded: the "
+        "runner first replays the set's own writes of the attributes read (hil.preconditions"
+        ".WriteIndex), but the reference values come from configuration outside the set "
+        "(ECS40 reads MPAN ...111 where the set's ECS39a writes ...333; tariffs are read "
+        "from the active calendar that ECS01 only fills passively; most of these attributes "
+        "have no write use case in the set). Values may differ; structure, array lengths "
+        "and data types are still compared",
+        CONFIG_READ_CODES,
+        _CONFIG_TYPES,
+    ),
     Rule(
         "dlms",
         "dlms.access_response.list_of_data[[]3[]]",

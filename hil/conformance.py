@@ -31,9 +31,15 @@ from typing import Final
 from smemu.errors import ConfigError, DecodeError, HalTimeout, SmemuError
 from smemu.firmware.common.machine import DeviceType
 from smemu.hil.compare import Comparison, Substitutions, compare_responses
-from smemu.hil.dut import DeviceProvider, DeviceUnavailableError, DeviceUnderTest
+from smemu.hil.dut import (
+    DeviceProvider,
+    DeviceUnavailableError,
+    DeviceUnderTest,
+    PreconditionUnsupportedError,
+)
 from smemu.hil.headend import HeadEnd, Outcome, Received
-from smemu.hil.replay import Replayer, ReplayError
+from smemu.hil.preconditions import Write, WriteIndex, derive
+from smemu.hil.replay import ReplayedCommand, Replayer, ReplayError
 from smemu.protocols.gbcs import frame
 from smemu.protocols.gbcs.message_codes import lookup
 from smemu.protocols.gbcs.types import Cra, Eui64
@@ -296,6 +302,10 @@ class CaseResult:
     problems: tuple[str, ...] = ()  #: verification problems of the response
     rewritten: tuple[str, ...] = ()  #: payload fields the replay rewrote
     properties: Mapping[str, str] = field(default_factory=dict)  #: rig and firmware ids
+    #: the device conditions entered before the command (``hardware-fault for …``)
+    preconditions: tuple[str, ...] = ()
+    #: scenarios whose commands were replayed first to configure the device
+    setup: tuple[str, ...] = ()
     duration: float = 0.0
 
     @property
@@ -377,6 +387,8 @@ class ConformanceRunner:
     timeout: float = DEFAULT_TIMEOUT
     device_types: frozenset[DeviceType] = frozenset()
     keep_counters: bool = False
+    #: the run's configuring commands (see :class:`~smemu.hil.preconditions.WriteIndex`)
+    writes: WriteIndex = field(default_factory=WriteIndex)
 
     async def run(
         self,
@@ -389,6 +401,7 @@ class ConformanceRunner:
         start = time.perf_counter()
         scenarios = [s for suite in suites for s in suite.scenarios]
         known = recipient_types(self._infos(scenarios))
+        self.writes = self.index_writes(scenarios, known)
         results: list[CaseResult] = []
         for index, scenario in enumerate(scenarios, 1):
             result = await self.run_one(scenario, known)
@@ -409,6 +422,26 @@ class ConformanceRunner:
             except (DecodeError, OSError):
                 continue
         return infos
+
+    @staticmethod
+    def index_writes(
+        scenarios: Iterable[Scenario], known: Mapping[Eui64, DeviceType]
+    ) -> WriteIndex:
+        """The configuring commands among ``scenarios``, per device type."""
+        index = WriteIndex()
+        for scenario in scenarios:
+            path = scenario.input
+            if path is None or scenario.response is None:
+                continue
+            try:
+                command = read_vector(path)
+                device_type = device_type_for(command_info(command), known)
+                response = read_vector(scenario.response)
+            except (DecodeError, OSError):
+                continue
+            if device_type is not None:
+                index.add(device_type, scenario.id, command, response)
+        return index
 
     async def run_one(
         self, scenario: Scenario, known: Mapping[Eui64, DeviceType] | None = None
@@ -468,13 +501,23 @@ class ConformanceRunner:
         base = replace(base, properties=dict(device.properties()))
         head_end = HeadEnd(self.provider.keystore, dict(self.provider.parties))
         replayer = Replayer(head_end, self.reference_keys, self.reference_roles)
+        # 1. configure: replay the set's writes of the attributes this command reads
+        setups = self.writes.setup_for(device.device_type, base.scenario.id, command)
+        if setups:
+            base = replace(base, setup=tuple(w.key for w in setups))
+            problem = await self._configure(device, replayer, head_end, setups)
+            if problem is not None:
+                return _but(base, Verdict.ERROR, problem)
+        # 2. enter the fault condition the reference answer evidences
+        preconditions = derive(command, expected)
+        if preconditions:
+            base = replace(base, preconditions=tuple(str(p) for p in preconditions))
+            try:
+                await device.prepare(preconditions)
+            except PreconditionUnsupportedError as exc:
+                return _but(base, Verdict.SKIPPED, str(exc))
         try:
-            if self.keep_counters:
-                replayed = replayer.rekey(
-                    command, device.eui, counter=info.counter, srp_counter=info.srp_counter
-                )
-            else:
-                replayed = replayer.rekey(command, device.eui)
+            replayed = self._rekey(replayer, command, device.eui)
         except (ReplayError, SmemuError) as exc:
             return _but(base, Verdict.ERROR, f"replay: {exc}")
         sent = replayed.command
@@ -522,6 +565,36 @@ class ConformanceRunner:
         if not comparison.passed:
             return _but(base, Verdict.FAILED, str(comparison.first_difference))
         return _but(base, Verdict.PASSED, "matches the reference")
+
+
+    def _rekey(self, replayer: Replayer, command: bytes, eui: Eui64) -> ReplayedCommand:
+        """``command`` for the device: fresh counters, or the reference's (keep_counters)."""
+        if not self.keep_counters:
+            return replayer.rekey(command, eui)
+        info = command_info(command)
+        return replayer.rekey(command, eui, counter=info.counter, srp_counter=info.srp_counter)
+
+    async def _configure(
+        self,
+        device: DeviceUnderTest,
+        replayer: Replayer,
+        head_end: HeadEnd,
+        setups: Sequence[Write],
+    ) -> str | None:
+        """Replay ``setups``; None when each was answered, else why not."""
+        for write in setups:
+            try:
+                replayed = self._rekey(replayer, write.command, device.eui)
+                answers = await device.exchange(replayed.command.data, timeout=self.timeout)
+            except (ReplayError, SmemuError) as exc:
+                return f"setup {write.key}: {exc}"
+            answered = False
+            for raw in answers:
+                for received in head_end.accept(raw):
+                    answered = answered or received.command is replayed.command
+            if not answered:
+                return f"setup {write.key}: no response"
+        return None
 
 
 def _describe(messages: Sequence[bytes]) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,12 +27,14 @@ from typing import Final, Protocol
 
 from smemu.devices.keys import PKI_FILE, Pki, init_pki, load_pki
 from smemu.errors import ConfigError, DecodeError, HalError, HalTimeout, SmemuError
+from smemu.firmware.common import faults
 from smemu.firmware.common.commands import CommandMachine
 from smemu.firmware.common.credentials import Role
 from smemu.firmware.common.han import TunnelCommand, decode_han
 from smemu.firmware.common.machine import BootEvent, DeviceType, MessageEvent
 from smemu.firmware.common.registry import MACHINES
 from smemu.hal.clock import VirtualClock
+from smemu.hil.preconditions import Condition, Precondition, describe
 from smemu.protocols.framing.wan import WanFramer
 from smemu.protocols.gbcs import frame
 from smemu.protocols.gbcs.types import Cra, Eui64
@@ -61,6 +63,11 @@ EMULATED_PARTIES: Final[Mapping[Role, Eui64]] = {
 }
 #: Default start of an emulated device's clock (overridable per provider).
 DEFAULT_START: Final = datetime(2020, 1, 1, tzinfo=UTC)
+#: Precondition -> the firmware fault that realises it in an emulated device.
+_FAULT_KINDS: Final[Mapping[Condition, faults.FaultKind]] = {
+    Condition.HARDWARE_FAULT: faults.FaultKind.HARDWARE,
+    Condition.TEMPORARY_FAILURE: faults.FaultKind.TEMPORARY,
+}
 #: Seed of the emulated PKI: the same keys on every run, so reports are reproducible.
 PKI_SEED: Final = b"smemu conformance"
 
@@ -70,6 +77,15 @@ class DeviceUnavailableError(SmemuError):
 
     Scenarios: a real rig that is not connected, a device type the rig does not have. The
     runner and the pytest plugin turn it into a skip, not a failure.
+    """
+
+
+class PreconditionUnsupportedError(SmemuError):
+    """The device cannot be put into a precondition: raised by :meth:`DeviceUnderTest.prepare`.
+
+    Scenarios: a real rig (its faults are made by hand, not by the runner), a condition the
+    emulated firmware does not model for that use case. The runner skips the scenario with
+    the message as the reason.
     """
 
 
@@ -92,6 +108,13 @@ class DeviceUnderTest(Protocol):
         """Send ``command``; return the response (if any) and alerts, in arrival order.
 
         :raises HalTimeout: a real device said nothing at all within ``timeout`` seconds.
+        """
+        ...
+
+    async def prepare(self, preconditions: Sequence[Precondition]) -> None:
+        """Enter ``preconditions`` (all of them) before the next command.
+
+        :raises PreconditionUnsupportedError: the device cannot enter one of them.
         """
         ...
 
@@ -160,6 +183,32 @@ class EmulatedDevice:
     def start(self) -> None:
         """Power the machine on at the clock's time."""
         self.machine.step(BootEvent(), self.clock.now())
+
+    async def prepare(self, preconditions: Sequence[Precondition]) -> None:
+        """Put the device into ``preconditions`` as a lab would: with the power off.
+
+        Each condition becomes a fault flag in NVM (:mod:`smemu.firmware.common.faults`) on
+        the access point it concerns; the machine is then rebuilt from its NVM image (all
+        state it had so far is kept) and booted again.
+
+        :raises PreconditionUnsupportedError: a condition names no DLMS access point (the
+            firmware models faults per COSEM attribute or method only).
+        """
+        if not preconditions:
+            return
+        found: list[faults.Fault] = []
+        for precondition in preconditions:
+            kind = _FAULT_KINDS.get(precondition.condition)
+            if kind is None or precondition.point is None:
+                raise PreconditionUnsupportedError(
+                    f"precondition not supported by the emulated {self.device_type.value}: "
+                    f"{precondition}"
+                )
+            found.append(faults.Fault(kind, precondition.point))
+        nvm = dict(self.machine.nvm)
+        nvm.update(faults.image(found))
+        self.machine = type(self.machine)(self.machine.eui, nvm)
+        self.start()
 
     async def exchange(self, command: bytes, *, timeout: float) -> list[bytes]:
         """Deliver ``command`` on the port facing the head-end; collect what it sends back.
@@ -316,6 +365,16 @@ class PortDevice:
         except (HalError, ConfigError, OSError) as exc:
             raise DeviceUnavailableError(f"cannot reach the device at {self.url}: {exc}") from exc
         self.port = port
+
+    async def prepare(self, preconditions: Sequence[Precondition]) -> None:
+        """A real device is put into a fault by hand, not by the runner.
+
+        :raises PreconditionUnsupportedError: whenever ``preconditions`` is not empty.
+        """
+        if preconditions:
+            raise PreconditionUnsupportedError(
+                f"precondition not supported on the rig {self.url}: {describe(preconditions)}"
+            )
 
     async def exchange(self, command: bytes, *, timeout: float) -> list[bytes]:
         """Write ``command``; read messages until a response or until ``timeout``.

@@ -93,6 +93,10 @@ def _case_properties(result: CaseResult) -> dict[str, str]:
         props["smemu.first_difference"] = first
     if result.rewritten:
         props["smemu.replay.rewritten"] = ",".join(result.rewritten)
+    if result.preconditions:
+        props["smemu.preconditions"] = "; ".join(result.preconditions)
+    if result.setup:
+        props["smemu.setup"] = ",".join(result.setup)
     return props
 
 
@@ -100,6 +104,10 @@ def _details(result: CaseResult) -> str:
     lines = [result.message]
     if result.problems:
         lines.append("verification: " + "; ".join(result.problems))
+    if result.setup:
+        lines.append("setup: " + ", ".join(result.setup))
+    if result.preconditions:
+        lines.append("preconditions: " + "; ".join(result.preconditions))
     if result.comparison is not None:
         lines.extend(f"difference: {d}" for d in result.comparison.differences)
     if result.sent:
@@ -219,6 +227,10 @@ def _section(
         parts.append(f'<p class="diff">First difference: <code>{_e(first)}</code></p>')
     if result.problems:
         parts.append(f"<p>Verification: {_e('; '.join(result.problems))}</p>")
+    if result.setup:
+        parts.append(f"<p>Configured first by: {_e(', '.join(result.setup))}</p>")
+    if result.preconditions:
+        parts.append(f"<p>Precondition: {_e('; '.join(result.preconditions))}</p>")
     if result.properties:
         props = ", ".join(f"{k}={v}" for k, v in sorted(result.properties.items()))
         parts.append(f"<p><small>{_e(props)}</small></p>")

@@ -9,17 +9,27 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
 import click
 
-from smemu.errors import ConfigError, SmemuError
+from smemu.errors import ConfigError, DecodeError, SmemuError
 from smemu.firmware.common.machine import DeviceType
-from smemu.hil.conformance import CaseResult, ConformanceRunner, RunResult, Verdict, discover
+from smemu.hil.conformance import (
+    CaseResult,
+    ConformanceRunner,
+    RunResult,
+    UseCaseVectors,
+    Verdict,
+    discover,
+    read_vector,
+)
 from smemu.hil.dut import DEFAULT_START, DeviceProvider, EmulatedProvider, RigProvider
 from smemu.hil.headend import roles_from_keystore
+from smemu.hil.preconditions import earliest_date_time
 from smemu.hil.report import matrix, summary_lines, write_html, write_junit
 from smemu.tools.options import load_keystore
 
@@ -31,9 +41,29 @@ def conformance_group() -> None:
     """Conformance: replay reference GBCS vectors against emulated or real devices."""
 
 
-def _parse_start(value: str | None) -> datetime:
+def reference_clock(suites: Iterable[UseCaseVectors]) -> datetime | None:
+    """The reference devices' clock: :func:`~smemu.hil.preconditions.earliest_date_time`
+    over every reference answer and alert of ``suites``."""
+
+    def answers() -> Iterator[bytes]:
+        for suite in suites:
+            for scenario in suite.scenarios:
+                for path in (scenario.response, *scenario.alerts):
+                    if path is None:
+                        continue
+                    try:
+                        yield read_vector(path)
+                    except (DecodeError, OSError):
+                        continue
+
+    return earliest_date_time(answers())
+
+
+def _parse_start(value: str | None, suites: Sequence[UseCaseVectors]) -> datetime:
+    """``--start``, else the reference devices' clock (:func:`reference_clock`), else the
+    default epoch."""
     if value is None:
-        return DEFAULT_START
+        return reference_clock(suites) or DEFAULT_START
     try:
         instant = datetime.fromisoformat(value)
     except ValueError as exc:
@@ -138,7 +168,8 @@ def _print_matrix(run: RunResult) -> None:
     "--start",
     metavar="DATETIME",
     default=None,
-    help="Clock of fresh emulated devices, ISO 8601 (default 2020-01-01T00:00:00Z).",
+    help="Clock of fresh emulated devices, ISO 8601 (default: the reference devices' clock, "
+    "the earliest date-time in the reference answers; else 2020-01-01T00:00:00Z).",
 )
 @click.option(
     "--junit",
@@ -187,11 +218,12 @@ def run_command(  # click passes every option by keyword
     """
     reference_keys = load_keystore(keystore)
     assert reference_keys is not None  # --keystore is required
-    provider = _provider(device, pki, _parse_start(start))
     try:
         suites = discover(vectors, pattern=pattern)
     except ConfigError as exc:
         raise click.BadParameter(str(exc), param_hint="--vectors") from exc
+    # the clock is the whole set's, whatever --use-case selects
+    provider = _provider(device, pki, _parse_start(start, discover(vectors)))
     runner = ConformanceRunner(
         provider,
         reference_keys,

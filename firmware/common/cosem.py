@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from smemu.firmware.common import faults
 from smemu.firmware.common.credentials import Credentials
 from smemu.firmware.common.machine import Tx
 from smemu.protocols.dlms import apdu
@@ -183,33 +184,68 @@ def _act(
         return NullData(), failure.result
 
 
+def access_point(spec: apdu.AccessRequestSpecification) -> faults.AccessPoint | None:
+    """The attribute or method a request specification touches (None: an unknown kind)."""
+    if isinstance(spec, (apdu.AccessRequestGet, apdu.AccessRequestGetWithSelection)):
+        access, index = faults.Access.GET, spec.attribute_id
+    elif isinstance(spec, apdu.AccessRequestSet):
+        access, index = faults.Access.SET, spec.attribute_id
+    elif isinstance(spec, apdu.AccessRequestAction):
+        access, index = faults.Access.ACTION, spec.method_id
+    else:
+        return None
+    return faults.AccessPoint(access, spec.class_id, spec.instance_id, index)
+
+
+def _response_spec(
+    spec: apdu.AccessRequestSpecification, result: int
+) -> apdu.AccessResponseSpecification:
+    if isinstance(spec, (apdu.AccessRequestGet, apdu.AccessRequestGetWithSelection)):
+        return apdu.AccessResponseGet(result)
+    if isinstance(spec, apdu.AccessRequestAction):
+        return apdu.AccessResponseAction(result)
+    return apdu.AccessResponseSet(result)
+
+
 def serve(
     table: ObjectTable, ctx: CosemContext, request: apdu.AccessRequestMessage
 ) -> apdu.AccessResponseMessage:
-    """Answer every specification of ``request`` from ``table``."""
+    """Answer every specification of ``request`` from ``table``, in order.
+
+    An access point in a fault state (:mod:`~smemu.firmware.common.faults`) is not executed
+    and answers its fault's result code. Once one instruction has failed, the rest of the
+    command is not executed: each later specification answers ``other-reason`` (250) with
+    null data -- the rule the Use Case volume states for a failed instruction ("return ...
+    other-reason for this and subsequent DLMS instructions in the Command"). Earlier
+    instructions stay executed, as their success results report.
+    """
     data: list[Data] = []
     results: list[apdu.AccessResponseSpecification] = []
     values = request.list_of_data
+    failed = False
+    out: Data
+    result: int
     for index, spec in enumerate(request.specifications):
         value = values[index] if index < len(values) else NullData()
-        if isinstance(spec, apdu.AccessRequestGet):
+        point = access_point(spec)
+        fault = None if point is None or failed else faults.active(ctx.tx, point)
+        if failed:
+            out, result = NullData(), DataAccessResult.OTHER_REASON
+        elif fault is not None:
+            out, result = NullData(), fault.result
+        elif isinstance(spec, apdu.AccessRequestGet):
             out, result = _get(table, ctx, spec)
-            data.append(out)
-            results.append(apdu.AccessResponseGet(result))
         elif isinstance(spec, apdu.AccessRequestSet):
-            data.append(NullData())
-            results.append(apdu.AccessResponseSet(_set(table, ctx, spec, value)))
+            out, result = NullData(), _set(table, ctx, spec, value)
         elif isinstance(spec, apdu.AccessRequestAction):
             out, result = _act(table, ctx, spec, value)
-            data.append(out)
-            results.append(apdu.AccessResponseAction(result))
         elif isinstance(spec, apdu.AccessRequestGetWithSelection):
             out, result = _get_selected(table, ctx, spec)
-            data.append(out)
-            results.append(apdu.AccessResponseGet(result))
         else:
-            data.append(NullData())
-            results.append(apdu.AccessResponseSet(DataAccessResult.READ_WRITE_DENIED))
+            out, result = NullData(), DataAccessResult.READ_WRITE_DENIED
+        failed = failed or result != DataAccessResult.SUCCESS
+        data.append(out)
+        results.append(_response_spec(spec, result))
     return apdu.AccessResponseMessage(
         request.invoke_id_and_priority, b"", tuple(data), tuple(results)
     )

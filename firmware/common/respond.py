@@ -55,12 +55,46 @@ def seconds_since_2000(instant: datetime) -> int:
     return int((instant - _EPOCH_2000).total_seconds())
 
 
-def response_header(command: GeneralSigningMessage, own: Eui64) -> GroupingHeader:
-    """The grouping header of the response to ``command`` (Other Information echoed)."""
+def response_header(
+    command: GeneralSigningMessage, own: Eui64, tx: Tx | None = None
+) -> GroupingHeader:
+    """The grouping header of the response to ``command``.
+
+    Other Information is echoed, except for a command to an unknown remote party (URP:
+    its Other Information carries the party's KA certificate, gbcs-reference.md 2.x OI
+    forms): the response drops the certificate and carries a Supplementary Originator
+    Counter instead -- the counter the payload's encryption key is derived with (4.5) --
+    taken from the device's own originator counter (:func:`urp_counter`, needs ``tx``;
+    without it the URP form cannot be built and Other Information is echoed as it came).
+    """
     h = command.header
-    return GroupingHeader(
-        Cra.RESPONSE, h.originator_counter, own, h.originator, None, h.other_information
-    )
+    oi = h.other_information
+    if oi.supplementary_remote_party_ka_certificate is not None and tx is not None:
+        oi = OtherInformation(
+            oi.message_code,
+            oi.supplementary_remote_party_id,
+            oi.supplementary_remote_party_counter,
+            urp_counter(tx),
+        )
+    return GroupingHeader(Cra.RESPONSE, h.originator_counter, own, h.originator, None, oi)
+
+
+#: NVM key of the Supplementary Originator Counter taken in the current step
+_URP_COUNTER: Final = "urp/counter"
+
+
+def urp_counter(tx: Tx) -> int:
+    """The Supplementary Originator Counter of this step's URP response.
+
+    The device's own originator counter (the one its alerts use: strictly increasing, so no
+    two URP keys repeat); taken once per step, so every part of one response -- header and
+    encrypted payload -- derives with the same value.
+    """
+    if _URP_COUNTER in tx.writes:
+        return tx.get_int(_URP_COUNTER)
+    counter = next_alert_counter(tx)
+    tx.put_int(_URP_COUNTER, counter)
+    return counter
 
 
 def secure_message(

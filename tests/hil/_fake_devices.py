@@ -7,13 +7,14 @@ with the device's own keys (optionally altered), or nothing at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from smemu.errors import HalTimeout
 from smemu.firmware.common.machine import DeviceType
 from smemu.hil.conformance import Scenario, read_vector
 from smemu.hil.dut import DeviceUnavailableError
+from smemu.hil.preconditions import Precondition
 from smemu.protocols.dlms import apdu
 from smemu.protocols.gbcs import frame, secure
 from smemu.protocols.gbcs.frame import GeneralSigningMessage, GroupingHeader, MacProtectedMessage
@@ -32,6 +33,7 @@ class FakeDevice:
     answer: Answer
     raises: bool = False
     commands: list[bytes] = field(default_factory=list)
+    prepared: list[Precondition] = field(default_factory=list)
 
     def properties(self) -> Mapping[str, str]:
         return {"smemu.rig": "fake", "smemu.firmware.version": "fake-1"}
@@ -41,6 +43,10 @@ class FakeDevice:
         if self.raises:
             raise HalTimeout(f"nothing within {timeout:g} s")
         return self.answer(command)
+
+    async def prepare(self, preconditions: Sequence[Precondition]) -> None:
+        """Record the conditions (a fake answering the reference is already in them)."""
+        self.prepared.extend(preconditions)
 
     async def close(self) -> None:
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from smemu.hil.conformance import (
     CommandInfo,
     ConformanceRunner,
     RunResult,
+    Scenario,
     Verdict,
     device_type_for,
     discover,
@@ -20,10 +22,21 @@ from smemu.hil.conformance import (
     recipient_types,
     split_folder,
 )
-from smemu.hil.dut import EMULATED_EUIS, EmulatedProvider
+from smemu.hil.dut import EMULATED_EUIS, EmulatedProvider, PreconditionUnsupportedError
 from smemu.hil.headend import roles_from_keystore
+from smemu.hil.preconditions import (
+    FAILURES,
+    Condition,
+    Precondition,
+    derive,
+    earliest_date_time,
+    failure_row,
+    request_points,
+    response_results,
+)
 from smemu.protocols.gbcs.types import Eui64
 from smemu.protocols.security.keystore import DirectoryKeyStore
+from smemu.tools.conformance import reference_clock
 from tests.hil._fake_devices import (
     FakeDevice,
     FakeProvider,
@@ -232,3 +245,100 @@ def test_the_emulated_esme_answers_what_it_implements(rtds_dir: Path, keystore_d
     for r in result.results:
         if r.verdict is Verdict.PASSED:
             assert r.actual and r.comparison is not None and r.comparison.passed
+
+
+# --------------------------------------------------------------------------- preconditions
+
+
+def _scenario(rtds_dir: Path, pattern: str, suffix: str) -> Scenario:
+    suites = discover(rtds_dir, pattern=pattern)
+    return next(s for suite in suites for s in suite.scenarios if s.name.endswith(suffix))
+
+
+def test_error_scenarios_evidence_a_hardware_fault_at_the_failed_instruction(
+    rtds_dir: Path,
+) -> None:
+    derived = 0
+    for suite in discover(rtds_dir):
+        for s in suite.scenarios:
+            if s.input is None or s.response is None:
+                continue
+            command, response = read_vector(s.input), read_vector(s.response)
+            results = response_results(response)
+            found = derive(command, response)
+            if not any(r == 1 for r in results):
+                if results and not any(results):  # all-success answers evidence nothing
+                    assert found == (), s.id
+                continue
+            index = next(i for i, r in enumerate(results) if r)
+            assert len(found) == 1, s.id
+            assert found[0].condition is Condition.HARDWARE_FAULT
+            assert found[0].point == request_points(command)[index]
+            derived += 1
+    assert derived > 60
+
+
+def test_every_failure_row_has_a_reason() -> None:
+    assert all(row.reason for row in FAILURES)
+    assert failure_row("dlms", 1, 0x004F) is not None
+    assert failure_row("dlms", 250, 0x004F) is not None
+    assert failure_row("dlms", 250, 0x004F).condition is None  # type: ignore[union-attr]
+    assert failure_row("asn1", 3, 0x000A) is not None
+    assert failure_row("asn1", 3, 0x000D) is None  # a join code: device logic, no fault
+
+
+def test_the_emulated_esme_answers_an_error_scenario_once_faulted(
+    rtds_dir: Path, keystore_dir: Path
+) -> None:
+    store, roles = _reference(rtds_dir, keystore_dir)
+    provider = EmulatedProvider()
+    try:
+        runner = ConformanceRunner(provider, store, roles, timeout=1)
+        error = asyncio.run(runner.run_one(_scenario(rtds_dir, "7.1_ECS42", "_ERROR")))
+        success = asyncio.run(runner.run_one(_scenario(rtds_dir, "7.1_ECS42", "_SUCCESS")))
+    finally:
+        provider.close()
+    assert error.verdict is Verdict.PASSED, error.message
+    assert error.preconditions and "hardware-fault" in error.preconditions[0]
+    assert success.verdict is Verdict.PASSED, success.message
+    assert success.preconditions == ()
+
+
+def test_a_device_that_cannot_enter_a_precondition_is_skipped(
+    rtds_dir: Path, keystore_dir: Path
+) -> None:
+    store, roles = _reference(rtds_dir, keystore_dir)
+
+    class Rig(FakeDevice):
+        async def prepare(self, preconditions: Sequence[Precondition]) -> None:
+            raise PreconditionUnsupportedError("precondition not supported on the rig")
+
+    device = Rig(ESME_REF, DeviceType.ESME, lambda _command: [])
+    provider = FakeProvider(store, _parties(store, roles), {DeviceType.ESME: device})
+    runner = ConformanceRunner(provider, store, roles, timeout=0.1)
+    result = asyncio.run(runner.run_one(_scenario(rtds_dir, "7.1_ECS42", "_ERROR")))
+    assert result.verdict is Verdict.SKIPPED
+    assert result.message == "precondition not supported on the rig"
+    assert device.commands == []  # nothing was sent
+
+
+def test_a_configuration_read_replays_the_sets_write_first(rtds_dir: Path) -> None:
+    scenarios = [s for suite in discover(rtds_dir) for s in suite.scenarios]
+    index = ConformanceRunner.index_writes(scenarios, {ESME_REF: DeviceType.ESME})
+    read = _scenario(rtds_dir, "6.2.3_ECS26d", "_SUCCESS")
+    assert read.input is not None
+    setups = index.setup_for(DeviceType.ESME, read.id, read_vector(read.input))
+    assert setups and all("ECS30" in w.key for w in setups)
+    # a write is no read: nothing to set up for it
+    write = next(s for s in scenarios if s.id == setups[0].key)
+    assert write.input is not None
+    assert index.setup_for(DeviceType.ESME, write.id, read_vector(write.input)) == ()
+    # another device type's writes are not used
+    assert index.setup_for(DeviceType.GSME, read.id, read_vector(read.input)) == ()
+
+
+def test_the_reference_clock_is_the_earliest_dated_answer(rtds_dir: Path) -> None:
+    clock = reference_clock(discover(rtds_dir))
+    assert clock is not None and clock.year >= 2010
+    assert earliest_date_time([]) is None
+    assert earliest_date_time([b"\x00\x01"]) is None  # not a message: ignored

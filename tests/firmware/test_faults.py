@@ -1,0 +1,123 @@
+"""Fault states in NVM and how the COSEM server honours them (firmware/common/faults.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from smemu.errors import DecodeError
+from smemu.firmware.common import faults
+from smemu.firmware.common.cosem import CosemContext, CosemObject, ObjectTable, serve
+from smemu.firmware.common.faults import Access, AccessPoint, Fault, FaultKind
+from smemu.firmware.common.machine import Tx
+from smemu.protocols.dlms import apdu
+from smemu.protocols.dlms.data import DoubleLongUnsigned, NullData
+
+NOW = datetime(2015, 1, 1, tzinfo=UTC)
+LN_A = bytes((1, 0, 1, 8, 0, 255))
+LN_B = bytes((0, 0, 96, 3, 10, 255))
+
+points = st.builds(
+    AccessPoint,
+    st.sampled_from(list(Access)),
+    st.integers(0, 0xFFFF),
+    st.binary(min_size=6, max_size=6),
+    st.integers(0, 0xFF),
+)
+
+
+@given(st.sampled_from(list(FaultKind)), points)
+def test_a_fault_key_names_its_fault(kind: FaultKind, point: AccessPoint) -> None:
+    fault = Fault(kind, point)
+    assert Fault.parse(fault.key) == fault
+    assert faults.active(faults.image([fault]), point) is kind
+    assert faults.listed([fault.key, "other/key"]) == [fault]
+    assert faults.clear({**faults.image([fault]), "keep": b"1"}) == {"keep": b"1"}
+
+
+@pytest.mark.parametrize("key", ["fault/x", "fault/hardware/3/zz/get/2", "alert/counter"])
+def test_a_non_fault_key_is_a_decode_error(key: str) -> None:
+    with pytest.raises(DecodeError):
+        Fault.parse(key)
+
+
+def _table(tx_log: list[str]) -> ObjectTable:
+    def write(name: str) -> Any:
+        def setter(ctx: CosemContext, value: object) -> None:
+            ctx.tx.put(f"obj/{name}", b"\x01")
+            tx_log.append(name)
+
+        return setter
+
+    return {
+        (3, LN_A): CosemObject(
+            get={2: lambda ctx: DoubleLongUnsigned(7)},
+            set={2: write("a")},
+            act={1: lambda c, v: NullData()},
+        ),
+        (1, LN_B): CosemObject(get={2: lambda ctx: DoubleLongUnsigned(9)}, set={2: write("b")}),
+    }
+
+
+def _serve(
+    nvm: dict[str, bytes], *specs: apdu.AccessRequestSpecification
+) -> tuple[Tx, apdu.AccessResponseMessage, list[str]]:
+    tx = Tx(NOW, nvm)
+    log: list[str] = []
+    ctx = CosemContext(tx, cast(Any, None), cast(Any, None))
+    values = tuple(DoubleLongUnsigned(1) for _ in specs)
+    request = apdu.AccessRequestMessage(0x20000001, b"", specs, values)
+    return tx, serve(_table(log), ctx, request), log
+
+
+SPECS = (
+    apdu.AccessRequestSet(3, LN_A, 2),
+    apdu.AccessRequestSet(1, LN_B, 2),
+    apdu.AccessRequestGet(3, LN_A, 2),
+)
+
+
+def test_without_faults_every_instruction_runs() -> None:
+    _, response, log = _serve({}, *SPECS)
+    assert [s.result for s in response.specifications] == [0, 0, 0]
+    assert log == ["a", "b"]
+    assert response.list_of_data[2] == DoubleLongUnsigned(7)
+
+
+@pytest.mark.parametrize(("kind", "code"), [(FaultKind.HARDWARE, 1), (FaultKind.TEMPORARY, 2)])
+def test_a_faulted_instruction_answers_its_result_and_stops_the_rest(
+    kind: FaultKind, code: int
+) -> None:
+    nvm = faults.image([Fault(kind, AccessPoint(Access.SET, 1, LN_B, 2))])
+    tx, response, log = _serve(nvm, *SPECS)
+    assert [s.result for s in response.specifications] == [0, code, 250]
+    assert [type(s) for s in response.specifications] == [
+        apdu.AccessResponseSet,
+        apdu.AccessResponseSet,
+        apdu.AccessResponseGet,
+    ]
+    assert log == ["a"]  # the faulted setter and everything after it did not run
+    assert "obj/b" not in tx.writes
+    assert all(isinstance(d, NullData) for d in response.list_of_data)
+
+
+def test_a_fault_is_per_access_point() -> None:
+    # a fault on reading LN_A leaves writing it and acting on it alone
+    nvm = faults.image([Fault(FaultKind.HARDWARE, AccessPoint(Access.GET, 3, LN_A, 2))])
+    _, response, log = _serve(
+        nvm, apdu.AccessRequestSet(3, LN_A, 2), apdu.AccessRequestAction(3, LN_A, 1)
+    )
+    assert [s.result for s in response.specifications] == [0, 0]
+    assert log == ["a"]
+    _, response, _ = _serve(nvm, apdu.AccessRequestGet(3, LN_A, 2))
+    assert [s.result for s in response.specifications] == [1]
+
+
+def test_an_ordinary_failure_also_stops_the_rest() -> None:
+    _, response, log = _serve({}, apdu.AccessRequestGet(3, bytes(6), 2), *SPECS)
+    assert [s.result for s in response.specifications] == [4, 250, 250, 250]
+    assert log == []
