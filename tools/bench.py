@@ -131,6 +131,7 @@ def engine_command(meters: int, days: int, chunk: int, reference_meters: int) ->
         f"({figures['engine_ns_per_mhh']} ns each)"
     )
     click.echo(f"naive C TOU-only loop: {figures['plain_c_mhh_per_s']:>14,} meter-half-hours/s")
+    click.echo(f"  ({figures['plain_c']})")
     click.echo(f"pure-Python reference: {figures['reference_mhh_per_s']:>14,} meter-half-hours/s")
     click.echo(
         f"engine / naive: {figures['engine_vs_plain_c']} (target >= 1); "

@@ -7,16 +7,17 @@
  *
  * Speed comes from doing per day, and per run of days, what reference.py does per half-hour.
  * Three paths, fastest first:
- * - fast_days: a run of ordinary whole days (no billing snapshot, no DST change, supply on,
- *   no debt that could clear within the run). Per day: the energy is added to a fold row
+ * - fast_days: a run of ordinary whole days (no DST change, supply on, no debt that could
+ *   clear within the run; a billing day ends the run, its snapshot taken after it). Per day: the energy is added to a fold row
  *   per (day profile, slot), its cost bound (energy x the profile's top price) comes off a
  *   credit headroom (budget(): how much can be debited before any credit alert), and block
- *   slots are booked by runs of one block set (block_run: one addition per block, a scan
- *   only for the slot where a threshold is reached, which emits the block change event).
+ *   slots are booked by runs of one block set (block_span: one addition per block, and
+ *   per threshold reached, a branch-free search of the day's running sums for its slot).
  *   Standing charge and debt recovery are booked once for the run.
- * - fast_day: one whole day, with midnight() done exactly (billing snapshots, clearing debts).
- * - interval(): half-hour by half-hour, reference.py line by line (DST days, partial days,
- *   days where a credit event may happen, deferred disablement).
+ * - fast_day: one whole day, also of 46 or 50 intervals, with midnight() done exactly and
+ *   hourly debts that clear inside the day (their events queued between block changes).
+ * - interval(): half-hour by half-hour, reference.py line by line (partial days, days where
+ *   a credit event may happen, deferred disablement, demand periods over 30 minutes).
  * TOU registers, cost and balance are folded in lazily (at billing snapshots, before any
  * debit that could cross a threshold, and at the end of the span). Sums are exact integers
  * and debits are path-independent (take()), so the order of folding changes no result.
@@ -29,6 +30,22 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* AVX2 clones of the day loops where the CPU has it (picked at load time; the sums and
+ * maxima over 48 half-hours vectorise), the baseline build elsewhere. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define HOT_CLONES __attribute__((target_clones("default", "avx2")))
+#else
+#define HOT_CLONES
+#endif
+/* for helpers of the cloned loops: inlined, they are compiled for each clone's target */
+#if defined(__GNUC__)
+#define INLINE static inline __attribute__((always_inline))
+#define PREFETCH_WRITE(p) __builtin_prefetch((p), 1, 3)
+#else
+#define INLINE static inline
+#define PREFETCH_WRITE(p) ((void)(p))
+#endif
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the engine's byte layouts are little-endian"
@@ -211,23 +228,34 @@ typedef struct {
     int failed;
 } Events;
 
-static void emit(Events *ev, int32_t meter, int32_t code, int64_t t, int64_t value) {
-    if (ev->len + EVENT_BYTES > ev->cap) {
-        Py_ssize_t cap = ev->cap ? ev->cap * 2 : 4096;
-        char *grown = realloc(ev->data, (size_t)cap);
-        if (!grown) {
-            ev->failed = 1;
-            return;
-        }
-        ev->data = grown;
-        ev->cap = cap;
+/* Room for n more events; 0 (and the buffer marked failed) when memory runs out. */
+static int reserve(Events *ev, int n) {
+    if (ev->len + n * EVENT_BYTES <= ev->cap) return 1;
+    Py_ssize_t cap = ev->cap ? ev->cap * 2 : 4096;
+    while (cap < ev->len + n * EVENT_BYTES) cap *= 2;
+    char *grown = realloc(ev->data, (size_t)cap);
+    if (!grown) {
+        ev->failed = 1;
+        return 0;
     }
+    ev->data = grown;
+    ev->cap = cap;
+    return 1;
+}
+
+/* Write an event after the last one; it counts only if `keep` (branch-free emission). */
+static inline void put(Events *ev, int32_t meter, int32_t code, int64_t t, int64_t value,
+                       int keep) {
     char *p = ev->data + ev->len;
     memcpy(p, &meter, 4);
     memcpy(p + 4, &code, 4);
     memcpy(p + 8, &t, 8);
     memcpy(p + 16, &value, 8);
-    ev->len += EVENT_BYTES;
+    ev->len += keep ? EVENT_BYTES : 0;
+}
+
+static void emit(Events *ev, int32_t meter, int32_t code, int64_t t, int64_t value) {
+    if (reserve(ev, 1)) put(ev, meter, code, t, value, 1);
 }
 
 #define EVENT_KEEP ((Py_ssize_t)64 << 20)
@@ -244,8 +272,10 @@ typedef struct {
 typedef struct {
     int64_t maxprice; /* top TOU price of its slots */
     int64_t maxall; /* top price of any of its slots (TOU or block) */
-    int nruns;
+    int nruns, ntou; /* block runs; TOU slots */
     Run runs[48];
+    uint32_t price[48]; /* per slot: its TOU register's price (0 in block slots) */
+    uint8_t reg[48]; /* per slot: its TOU register (N_TOU in block slots) */
 } Profile;
 
 typedef struct {
@@ -260,6 +290,10 @@ typedef struct {
     int64_t pending; /* upper bound of the TOU cost still in fold (fine units) */
     int64_t folded_days;
     const Profile *profiles; /* per day profile: prices bounds and block runs */
+    /* debts that clear at an hour end of the day fast_day books: their events go between
+     * the block changes of the slots before and after that hour end */
+    int n_due, due_slot[2]; /* keys, see emit_due */
+    int64_t due_t[2];
 } Meter;
 
 /* maximum demand period in half-hours; the whole-day paths handle only 1 (30 minutes) */
@@ -323,21 +357,22 @@ static int64_t budget(const Meter *M) {
 }
 
 /* Fold the TOU energy of whole days into registers, cost and (prepayment) balance. */
+HOT_CLONES
 static void flush(Meter *M) {
     int64_t *s = M->s;
-    const int64_t *w = M->w;
     int64_t cost = 0;
     for (int p = 0; p < N_PROFILES; p++) {
         if (!(M->used >> p & 1)) continue;
-        const int64_t *sel = w + T_PROFILES + 48 * p;
-        for (int j = 0; j < 48; j++) {
-            uint32_t e = M->fold[p][j];
-            if (sel[j] < BLOCK_SELECTOR) {
-                s[S_TOU + sel[j]] += e;
-                cost += (int64_t)e * w[T_TOU_PRICE + sel[j]];
-            }
-            M->fold[p][j] = 0;
+        const Profile *pr = M->profiles + p;
+        uint32_t *row = M->fold[p];
+        if (pr->ntou) {
+            uint64_t c = 0;
+            for (int j = 0; j < 48; j++) c += (uint64_t)row[j] * pr->price[j];
+            cost += (int64_t)c;
+            for (int j = 0; j < 48; j++)
+                if (pr->reg[j] < N_TOU) s[S_TOU + pr->reg[j]] += row[j];
         }
+        memset(row, 0, 48 * sizeof *row);
     }
     s[S_COST] += cost;
     if (s[S_FLAGS] & M_PREPAY) take(M, cost);
@@ -522,6 +557,8 @@ typedef struct DayPlan {
     int64_t start, end; /* local midnight and the next, UTC */
     int64_t wd, profile;
     int billing; /* the next local day is the billing day */
+    Py_ssize_t k0; /* interval of the span the day starts at (if it starts inside) */
+    Py_ssize_t whole_until; /* the first day from this one that is not whole and inside */
     uint8_t slots[50]; /* a DST day's local slot of each of its intervals */
 } DayPlan;
 
@@ -571,72 +608,140 @@ static void interval(Meter *M, int64_t t, int64_t slot, const DayPlan *day, int6
     s[S_T] = end;
 }
 
-/* AVX2 clones of the day loops where the CPU has it (picked at load time; the sums and
- * maxima over 48 half-hours vectorise), the baseline build elsewhere. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define HOT_CLONES __attribute__((target_clones("default", "avx2")))
+/* The running sums of a day's 48 half-hours: P[j] = imp[0] + ... + imp[j]. With GCC's
+ * vector extensions: six 8-lane prefix sums (three shifted additions each) side by side,
+ * then the carries; elsewhere four scalar chains of twelve. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 9
+typedef uint32_t u32x8 __attribute__((vector_size(32)));
+typedef uint16_t u16x8 __attribute__((vector_size(16)));
+INLINE void prefix48(const uint16_t *imp, uint32_t *P) {
+    const u32x8 z = {0};
+    u32x8 x[6];
+    for (int g = 0; g < 6; g++) {
+        u16x8 h;
+        memcpy(&h, imp + 8 * g, sizeof h);
+        u32x8 v = __builtin_convertvector(h, u32x8);
+        v += __builtin_shuffle(z, v, (u32x8){0, 8, 9, 10, 11, 12, 13, 14});
+        v += __builtin_shuffle(z, v, (u32x8){0, 1, 8, 9, 10, 11, 12, 13});
+        v += __builtin_shuffle(z, v, (u32x8){0, 1, 2, 3, 8, 9, 10, 11});
+        x[g] = v;
+    }
+    uint32_t carry = 0;
+    for (int g = 0; g < 6; g++) {
+        u32x8 v = x[g] + carry;
+        carry = v[7];
+        memcpy(P + 8 * g, &v, sizeof v);
+    }
+}
 #else
-#define HOT_CLONES
+INLINE void prefix48(const uint16_t *imp, uint32_t *P) {
+    uint32_t a = 0, b = 0, c = 0, d = 0;
+    for (int j = 0; j < 12; j++) {
+        P[j] = a += imp[j];
+        P[12 + j] = b += imp[12 + j];
+        P[24 + j] = c += imp[24 + j];
+        P[36 + j] = d += imp[36 + j];
+    }
+    for (int j = 12; j < 24; j++) P[j] += a;
+    a += b;
+    for (int j = 24; j < 36; j++) P[j] += a;
+    a += c;
+    for (int j = 36; j < 48; j++) P[j] += a;
+}
 #endif
 
-/* Book a block run (consecutive slots lo..hi-1 of block set k, `total` Wh, in the day
- * starting at `start`): the energy up to the next threshold goes to the current block in
- * one addition; the slot that reaches a threshold is found four slots at a time, then
- * split as block_energy splits it (events at the pro-rata instants). Thresholds are
- * ascending (check_table), so the block index only moves at a threshold. */
-static int64_t block_run(Meter *M, int k, int lo, int hi, int64_t total, const uint16_t *imp,
-                         int64_t start) {
+/* The first of n slots j with P[j] >= target (P ascending): the number of slots below it. */
+INLINE int first_reaching(const uint32_t *P, int n, uint32_t target) {
+    int below = 0;
+    for (int j = 0; j < n; j++) below += P[j] < target;
+    return below;
+}
+
+/* Emit the debt-cleared events with key <= `key` (in order). A debt i that clears at the
+ * hour end before slot j has key 2 * j + i: it comes after the block changes of slots
+ * below j, so a block change in slot jj first emits those with key <= 2 * jj + 1. */
+static void emit_due(Meter *M, int key) {
+    while (M->n_due && M->due_slot[0] <= key) {
+        int i = M->due_slot[0] & 1;
+        emit(M->ev, M->index, E_DEBT_CLEARED, M->due_t[0], i);
+        M->due_slot[0] = M->due_slot[1];
+        M->due_t[0] = M->due_t[1];
+        M->n_due--;
+    }
+}
+
+/* Book a block run of `total` Wh of block set k (a run of one block set in the day
+ * starting at `start`, base: the day's running sum before the run) as block_energy books it
+ * half-hour by half-hour: the period counter goes from p0 to p1 = p0 + total, so block b
+ * (where th[b-1] <= period < th[b]) gets the part of [p0, p1) inside its bounds, and each
+ * distinct threshold v in (p0, p1] is reached in the first slot whose running sum reaches
+ * it, at the pro-rata instant, with the index of the first threshold equal to v (the block
+ * index just below v). Thresholds are ascending (check_table). No branch depends on where
+ * in the run the thresholds fall. */
+INLINE int64_t block_span(Meter *M, int k, int64_t total, const uint32_t *P, int n,
+                          uint32_t base, const uint16_t *imp, int64_t start) {
     int64_t *s = M->s;
     const int64_t *w = M->w;
     const int64_t *th = w + T_THRESH + 3 * k, *price = w + T_BLOCK_PRICE + 4 * k;
     int64_t *blocks = s + S_BLOCK + 4 * k, *matrix = s + S_MATRIX + 4 * k;
-    int64_t per = s[S_PERIOD], cost = 0;
-    int j = lo;
-    for (;;) {
-        int64_t b = (th[0] <= per) + (th[1] <= per) + (th[2] <= per);
-        int64_t limit = b < 3 ? th[b] : NO_THRESHOLD;
-        if (per + total < limit) {
-            blocks[b] += total;
-            matrix[b] += total;
-            cost += total * price[b];
-            per += total;
-            break;
+    int64_t p0 = s[S_PERIOD], p1 = p0 + total, cost = 0;
+    for (int b = 0; b < 4; b++) {
+        int64_t lo = b ? th[b - 1] : p0, hi = b < 3 ? th[b] : p1;
+        int64_t a = lo > p0 ? lo : p0, z = hi < p1 ? hi : p1;
+        if (z > a) {
+            blocks[b] += z - a;
+            matrix[b] += z - a;
+            cost += (z - a) * price[b];
         }
-        int64_t cum = per;
-        int jj = j;
-        while (jj + 4 <= hi) {
-            int64_t q = (int64_t)imp[jj] + imp[jj + 1] + imp[jj + 2] + imp[jj + 3];
-            if (cum + q >= limit) break;
-            cum += q;
-            jj += 4;
-        }
-        while (cum + imp[jj] < limit) cum += imp[jj++];
-        int64_t before = cum - per;
-        blocks[b] += before;
-        matrix[b] += before;
-        cost += before * price[b];
-        per = cum;
-        int64_t e = imp[jj], done = 0;
-        while (done < e) {
-            b = (th[0] <= per) + (th[1] <= per) + (th[2] <= per);
-            limit = b < 3 ? th[b] : NO_THRESHOLD;
-            int64_t part = e - done < limit - per ? e - done : limit - per;
-            blocks[b] += part;
-            matrix[b] += part;
-            cost += part * price[b];
-            per += part;
-            done += part;
-            if (per == limit) {
-                uint32_t frac = (uint32_t)(INTERVAL * done) / (uint32_t)e;
-                emit(M->ev, M->index, E_BLOCK_CHANGE, start + INTERVAL * jj + frac,
-                     k * 16 + b + 1);
-            }
-        }
-        total -= before + e;
-        j = jj + 1;
-        if (j >= hi) break;
     }
-    s[S_PERIOD] = per;
+    s[S_PERIOD] = p1;
+    if (!reserve(M->ev, 3)) return cost;
+    for (int b = 0; b < 3; b++) {
+        int64_t v = th[b];
+        int hit = v > p0 && v <= p1 && !(b && th[b - 1] == v);
+        uint32_t target = (uint32_t)(hit ? v - p0 : 1) + base;
+        int jj = first_reaching(P, n, target);
+        jj = jj < n - 1 ? jj : n - 1; /* reached only when hit; kept in range when not */
+        uint32_t e = imp[jj], done = target - (jj ? P[jj - 1] : 0);
+        uint32_t frac = (uint32_t)INTERVAL * done / (e ? e : 1);
+        if (M->n_due && hit) {
+            emit_due(M, 2 * jj + 1);
+            if (!reserve(M->ev, 3)) return cost;
+        }
+        put(M->ev, M->index, E_BLOCK_CHANGE, start + INTERVAL * jj + frac, k * 16 + b + 1, hit);
+    }
+    return cost;
+}
+
+/* Book every block run of a whole day (pr's runs, in order); returns their cost. */
+INLINE int64_t block_day(Meter *M, const Profile *pr, const uint16_t *imp, int64_t start) {
+    uint32_t P[48];
+    int64_t cost = 0;
+    prefix48(imp, P);
+    for (int r = 0; r < pr->nruns; r++) {
+        const Run *run = pr->runs + r;
+        uint32_t base = run->lo ? P[run->lo - 1] : 0;
+        uint32_t total = P[run->hi - 1] - base;
+        if (total) cost += block_span(M, run->set, total, P, 48, base, imp, start);
+    }
+    return cost;
+}
+
+/* The same for a day of n intervals (a DST change: 46 or 50), whose interval i is local
+ * slot slots[i]: runs of one block set are found over the intervals. */
+static int64_t block_day_n(Meter *M, const int64_t *sel, const uint8_t *slots, int n,
+                           const uint16_t *imp, int64_t start) {
+    uint32_t P[50], acc = 0;
+    int64_t cost = 0;
+    for (int i = 0; i < n; i++) P[i] = acc += imp[i];
+    for (int i = 0; i < n;) {
+        int64_t k = sel[slots[i]];
+        int lo = i;
+        while (i < n && sel[slots[i]] == k) i++;
+        if (k < BLOCK_SELECTOR) continue;
+        uint32_t base = lo ? P[lo - 1] : 0, total = P[i - 1] - base;
+        if (total) cost += block_span(M, (int)(k - BLOCK_SELECTOR), total, P, n, base, imp, start);
+    }
     return cost;
 }
 
@@ -649,29 +754,37 @@ static int fast_day(Meter *M, const DayPlan *day, const uint16_t *imp, const uin
     const Profile *pr = M->profiles + day->profile;
     int64_t start = day->start;
     int64_t f = s[S_FLAGS];
+    int n = (int)((day->end - start) / INTERVAL); /* 48, or 46 / 50 across a DST change */
     if (f & M_PENDING_DISABLE || md_period(w) != 1) return 0;
     int disabled = (f & M_DISABLED) != 0;
     uint32_t sum = 0, xsum = 0;
     uint16_t max = 0, xmax = 0;
     if (!disabled) {
-        for (int j = 0; j < 48; j++) {
+        for (int j = 0; j < n; j++) {
             uint16_t v = imp[j];
             sum += v;
             max = v > max ? v : max;
         }
         if (exp)
-            for (int j = 0; j < 48; j++) {
+            for (int j = 0; j < n; j++) {
                 xsum += exp[j];
                 xmax = exp[j] > xmax ? exp[j] : xmax;
             }
     }
-    /* hourly debts over the 24 hour ends of the day: none may clear */
-    int64_t debt_take[2] = {0, 0}, debt_debit = 0;
+    /* hourly debts over the n / 2 hour ends of the day; one that clears at hour end h (the
+     * debt needs h takes of the rate) has its event queued for emit_due */
+    int64_t debt_take[2] = {0, 0}, debt_debit = 0, due_t[2];
     int suspend = (w[T_FLAGS] & F_SUSPEND_DEBT_EMERGENCY) && (f & M_EC_ACTIVE);
+    int n_due = 0, due_key[2];
     for (int i = 0; i < 2; i++) {
         if (w[T_DEBT_PERIOD + i] != 0 || !debt_due(M, i)) continue;
-        int64_t total = 24 * w[T_DEBT_RATE + i];
-        if (total >= s[S_DEBT + i]) return 0;
+        int64_t rate = w[T_DEBT_RATE + i], debt = s[S_DEBT + i], total = n / 2 * rate;
+        if (total >= debt) {
+            int64_t h = (debt + rate - 1) / rate;
+            total = debt;
+            due_key[n_due] = (int)(4 * h + i);
+            due_t[n_due++] = start + h * HOUR;
+        }
         debt_take[i] = total;
         if (!suspend) debt_debit += total;
     }
@@ -697,7 +810,10 @@ static int fast_day(Meter *M, const DayPlan *day, const uint16_t *imp, const uin
     /* commit */
     if (!disabled) {
         uint32_t *row = M->fold[day->profile];
-        for (int j = 0; j < 48; j++) row[j] += imp[j];
+        if (n == 48)
+            for (int j = 0; j < 48; j++) row[j] += imp[j];
+        else
+            for (int j = 0; j < n; j++) row[day->slots[j]] += imp[j];
         M->used |= 1u << day->profile;
         M->pending += (f & M_PREPAY) ? (int64_t)sum * pr->maxprice : 0;
         if (++M->folded_days >= 60000) flush(M);
@@ -705,20 +821,20 @@ static int fast_day(Meter *M, const DayPlan *day, const uint16_t *imp, const uin
     s[S_IMPORT] += sum;
     s[S_EXPORT] += xsum;
     if (M->prof || M->xprof) {
-        static const uint16_t zeros[48];
+        static const uint16_t zeros[50];
         int64_t head = s[S_PROFILE_HEAD] % PROFILE_SLOTS;
-        int64_t first = PROFILE_SLOTS - head < 48 ? PROFILE_SLOTS - head : 48;
+        int64_t first = PROFILE_SLOTS - head < n ? PROFILE_SLOTS - head : n;
         const uint16_t *src = disabled ? zeros : imp;
         const uint16_t *xsrc = (disabled || !exp) ? zeros : exp;
         if (M->prof) {
             memcpy(M->prof + 2 * head, src, (size_t)first * 2);
-            memcpy(M->prof, src + first, (size_t)(48 - first) * 2);
+            memcpy(M->prof, src + first, (size_t)(n - first) * 2);
         }
         if (M->xprof) {
             memcpy(M->xprof + 2 * head, xsrc, (size_t)first * 2);
-            memcpy(M->xprof, xsrc + first, (size_t)(48 - first) * 2);
+            memcpy(M->xprof, xsrc + first, (size_t)(n - first) * 2);
         }
-        s[S_PROFILE_HEAD] += 48;
+        s[S_PROFILE_HEAD] += n;
     }
     if (max > s[S_MD_IMPORT]) {
         int j = 0;
@@ -733,13 +849,17 @@ static int fast_day(Meter *M, const DayPlan *day, const uint16_t *imp, const uin
         s[S_MD_EXPORT_T] = start + INTERVAL * (j + 1);
     }
     int64_t block_cost = 0;
-    if (!disabled)
-        for (int r = 0; r < pr->nruns; r++) {
-            const Run *run = pr->runs + r;
-            int64_t total = 0;
-            for (int j = run->lo; j < run->hi; j++) total += imp[j];
-            if (total) block_cost += block_run(M, run->set, run->lo, run->hi, total, imp, start);
-        }
+    if (n_due == 2 && due_key[1] < due_key[0]) {
+        int k = due_key[0];
+        int64_t t = due_t[0];
+        due_key[0] = due_key[1], due_t[0] = due_t[1], due_key[1] = k, due_t[1] = t;
+    }
+    for (int i = 0; i < n_due; i++) M->due_slot[i] = due_key[i], M->due_t[i] = due_t[i];
+    M->n_due = n_due;
+    if (!disabled && pr->nruns && n == 48) block_cost = block_day(M, pr, imp, start);
+    if (!disabled && pr->nruns && n != 48)
+        block_cost = block_day_n(M, w + T_PROFILES + 48 * day->profile, day->slots, n, imp, start);
+    emit_due(M, 2 * n + 1);
     s[S_COST] += block_cost;
     for (int i = 0; i < 2; i++) {
         s[S_DEBT + i] -= debt_take[i];
@@ -806,7 +926,7 @@ typedef struct {
     int imp_const, exp_const;
     int64_t t_from;
     DayPlan *plan;
-    Py_ssize_t days;
+    Py_ssize_t days, billing_days; /* days in the plan, billing snapshots among them */
 } Span;
 
 static int series(Py_buffer *b, Span *sp, int *constant) {
@@ -840,7 +960,10 @@ static Py_ssize_t fast_days(Meter *M, const Span *sp, Py_ssize_t m, Py_ssize_t d
     int prepay = (f & M_PREPAY) != 0;
     int suspend = (w[T_FLAGS] & F_SUSPEND_DEBT_EMERGENCY) && (f & M_EC_ACTIVE);
     int daily_reset = !(w[T_FLAGS] & F_BLOCK_RESET_BILLING);
-    Py_ssize_t last = sp->days;
+    Py_ssize_t last = sp->plan[d0].whole_until; /* whole days inside the span */
+    if (last - d0 > 60000) last = d0 + 60000; /* a fold entry holds 65,535 days of uint16 */
+    if (last == d0) return 0;
+    if (M->folded_days + (last - d0) > 60000) flush(M);
     int64_t per_day[2] = {0, 0};
     for (int i = 0; i < 2; i++) {
         if (!debt_due(M, i)) continue;
@@ -851,25 +974,27 @@ static Py_ssize_t fast_days(Meter *M, const Span *sp, Py_ssize_t m, Py_ssize_t d
     int64_t charges = prepay ? w[T_STANDING] + per_day[0] + per_day[1] : 0;
     int64_t fixed = suspend ? 0 : charges;
     int64_t room = prepay ? budget(M) - M->pending : INT64_MAX;
-    int64_t t_to = sp->t_from + sp->intervals * INTERVAL, block_cost = 0;
+    int64_t pending = M->pending, block_cost = 0;
     int64_t import = s[S_IMPORT], md = s[S_MD_IMPORT], md_t = s[S_MD_IMPORT_T];
+    int64_t daily_head = s[S_DAILY_HEAD] % DAILY_SLOTS;
+    uint32_t used = M->used;
+    /* the days are whole and consecutive: each day's consumption follows the last's */
+    const uint8_t *src = sp->imp + 2 * (m * sp->intervals + sp->plan[d0].k0);
+    Py_ssize_t stride = 96;
+    int copy_in = ((uintptr_t)src & 1) != 0;
+    if (sp->imp_const) {
+        src = (const uint8_t *)ibuf;
+        stride = 0;
+        copy_in = 0;
+    }
     Py_ssize_t d = d0;
-    for (; d < last; d++) {
+    for (; d < last; d++, src += stride) {
         const DayPlan *day = sp->plan + d;
-        if (day->billing || day->end - day->start != DAY || day->start < sp->t_from ||
-            day->end > t_to)
-            break;
-        Py_ssize_t k0 = (Py_ssize_t)((day->start - sp->t_from) / INTERVAL);
-        const uint16_t *imp = ibuf;
+        const uint16_t *imp = (const uint16_t *)(const void *)src;
         uint16_t copy[48];
-        if (!sp->imp_const) {
-            const uint8_t *src = sp->imp + 2 * (m * sp->intervals + k0);
-            if (((uintptr_t)src & 1) == 0) {
-                imp = (const uint16_t *)(const void *)src;
-            } else {
-                memcpy(copy, src, 96);
-                imp = copy;
-            }
+        if (copy_in) {
+            memcpy(copy, src, 96);
+            imp = copy;
         }
         const Profile *pr = M->profiles + day->profile;
         uint32_t sum = 0;
@@ -882,12 +1007,13 @@ static Py_ssize_t fast_days(Meter *M, const Span *sp, Py_ssize_t m, Py_ssize_t d
             int64_t need = (int64_t)sum * pr->maxall + fixed;
             if (need > room) break;
             room -= need;
-            M->pending += (int64_t)sum * pr->maxprice;
+            pending += (int64_t)sum * pr->maxprice;
         }
-        uint32_t *row = M->fold[day->profile];
-        for (int j = 0; j < 48; j++) row[j] += imp[j];
-        M->used |= 1u << day->profile;
-        if (++M->folded_days >= 60000) flush(M);
+        if (pr->ntou) {
+            uint32_t *row = M->fold[day->profile];
+            for (int j = 0; j < 48; j++) row[j] += imp[j];
+            used |= 1u << day->profile;
+        }
         import += sum;
         if (max > md) {
             int j = 0;
@@ -895,24 +1021,11 @@ static Py_ssize_t fast_days(Meter *M, const Span *sp, Py_ssize_t m, Py_ssize_t d
             md = max;
             md_t = day->start + INTERVAL * (j + 1);
         }
-        if (pr->nruns) {
-            s[S_IMPORT] = import;
-            for (int r = 0; r < pr->nruns; r++) {
-                const Run *run = pr->runs + r;
-                int64_t total = 0;
-                if (run->hi - run->lo == 48)
-                    total = sum;
-                else
-                    for (int j = run->lo; j < run->hi; j++) total += imp[j];
-                if (total)
-                    block_cost += block_run(M, run->set, run->lo, run->hi, total, imp, day->start);
-            }
-        }
+        if (pr->nruns) block_cost += block_day(M, pr, imp, day->start);
         if (M->daily) {
-            int64_t head = s[S_DAILY_HEAD] % DAILY_SLOTS;
             uint32_t pair[2] = {(uint32_t)import, (uint32_t)s[S_EXPORT]};
-            memcpy(M->daily + 8 * head, pair, 8);
-            s[S_DAILY_HEAD] += 1;
+            memcpy(M->daily + 8 * daily_head, pair, 8);
+            if (++daily_head == DAILY_SLOTS) daily_head = 0;
         }
         if (daily_reset && s[S_PERIOD]) {
             /* the first reset of the run clears the whole matrix, later ones only the
@@ -922,9 +1035,17 @@ static Py_ssize_t fast_days(Meter *M, const Span *sp, Py_ssize_t m, Py_ssize_t d
                 memset(s + S_MATRIX + 4 * pr->runs[r].set, 0, 4 * sizeof(int64_t));
             s[S_PERIOD] = 0;
         }
+        if (day->billing) {
+            d++; /* the run ends with it: its snapshot comes after the run is booked */
+            break;
+        }
     }
     int64_t n = d - d0;
     if (!n) return 0;
+    M->used = used;
+    M->pending = pending;
+    M->folded_days += n;
+    if (M->daily) s[S_DAILY_HEAD] += n;
     s[S_IMPORT] = import;
     s[S_MD_IMPORT] = md;
     s[S_MD_IMPORT_T] = md_t;
@@ -933,6 +1054,13 @@ static Py_ssize_t fast_days(Meter *M, const Span *sp, Py_ssize_t m, Py_ssize_t d
     if (suspend) s[S_ACC_DEBT] += n * charges;
     if (prepay) take(M, block_cost + n * fixed);
     s[S_T] = sp->plan[d - 1].end;
+    if (sp->plan[d - 1].billing) {
+        /* midnight() of a billing day, after its standing charge, debts and daily read */
+        flush(M);
+        billing_snapshot(M, s[S_T]);
+        emit(M->ev, M->index, E_BILLING_SNAPSHOT, s[S_T], s[S_BILLING_HEAD]);
+        if (w[T_FLAGS] & F_BLOCK_RESET_BILLING) reset_blocks(s);
+    }
     return (Py_ssize_t)n;
 }
 
@@ -952,12 +1080,26 @@ static void run_meter(Span *sp, Py_ssize_t m, Meter *M, Events *ev) {
         M->xprof = (fl & F_LOG_PROFILE_EXPORT) ? base + xprof : NULL;
         M->daily = (fl & F_LOG_DAILY) ? base + daily : NULL;
         M->billing = (fl & F_LOG_BILLING) ? base + billing : NULL;
+        /* the log entries this span writes were last written a ring ago, out of cache:
+         * ask for their lines now, so the misses overlap instead of stalling one by one */
+        if (M->daily) {
+            int64_t head = M->s[S_DAILY_HEAD] % DAILY_SLOTS;
+            int64_t n = sp->days < DAILY_SLOTS ? sp->days : DAILY_SLOTS;
+            for (int64_t k = 0; k < n; k += 8)
+                PREFETCH_WRITE(M->daily + 8 * ((head + k) % DAILY_SLOTS));
+        }
+        if (M->billing)
+            for (Py_ssize_t k = 0; k < sp->billing_days && k < BILLING_SLOTS; k++) {
+                int64_t slot = (M->s[S_BILLING_HEAD] + k) % BILLING_SLOTS;
+                uint8_t *e = M->billing + slot * BILLING_WORDS * 8;
+                for (int b = 0; b < BILLING_WORDS * 8; b += 64) PREFETCH_WRITE(e + b);
+            }
     }
-    uint16_t ibuf[48], xbuf[48], cbuf[48];
+    uint16_t ibuf[50], xbuf[50], cbuf[50];
     if (sp->imp_const) {
         uint16_t c;
         memcpy(&c, sp->imp + 2 * m, 2);
-        for (int j = 0; j < 48; j++) cbuf[j] = c;
+        for (int j = 0; j < 50; j++) cbuf[j] = c;
     }
     for (Py_ssize_t d = 0; d < sp->days; d++) {
         Py_ssize_t done = fast_days(M, sp, m, d, cbuf);
@@ -972,27 +1114,28 @@ static void run_meter(Span *sp, Py_ssize_t m, Meter *M, Events *ev) {
                         : sp->t_from + sp->intervals * INTERVAL;
         Py_ssize_t k0 = (Py_ssize_t)((a - sp->t_from) / INTERVAL);
         Py_ssize_t k1 = (Py_ssize_t)((b - sp->t_from) / INTERVAL);
-        if (a == day->start && b == day->end && day->end - day->start == DAY) {
+        if (a == day->start && b == day->end) { /* a whole day: 48 intervals, or 46 / 50 */
             const uint16_t *ip = ibuf, *xp = NULL;
+            size_t bytes = (size_t)(k1 - k0) * 2;
             if (sp->imp_const) {
                 uint16_t c;
                 memcpy(&c, sp->imp + 2 * m, 2);
-                for (int j = 0; j < 48; j++) ibuf[j] = c;
+                for (int j = 0; j < 50; j++) ibuf[j] = c;
             } else if (((uintptr_t)sp->imp & 1) == 0) {
                 ip = (const uint16_t *)(const void *)(sp->imp + 2 * (m * sp->intervals + k0));
             } else {
-                memcpy(ibuf, sp->imp + 2 * (m * sp->intervals + k0), 96);
+                memcpy(ibuf, sp->imp + 2 * (m * sp->intervals + k0), bytes);
             }
             if (sp->exp) {
                 if (sp->exp_const) {
                     uint16_t c;
                     memcpy(&c, sp->exp + 2 * m, 2);
-                    for (int j = 0; j < 48; j++) xbuf[j] = c;
+                    for (int j = 0; j < 50; j++) xbuf[j] = c;
                     xp = xbuf;
                 } else if (((uintptr_t)sp->exp & 1) == 0) {
                     xp = (const uint16_t *)(const void *)(sp->exp + 2 * (m * sp->intervals + k0));
                 } else {
-                    memcpy(xbuf, sp->exp + 2 * (m * sp->intervals + k0), 96);
+                    memcpy(xbuf, sp->exp + 2 * (m * sp->intervals + k0), bytes);
                     xp = xbuf;
                 }
             }
@@ -1035,6 +1178,13 @@ static int check_profile(Span *sp, int64_t p) {
             return -1;
         }
     }
+    pr->ntou = 0;
+    for (int j = 0; j < 48; j++) {
+        int64_t sel = sp->w[T_PROFILES + 48 * p + j];
+        pr->ntou += sel < N_TOU;
+        pr->reg[j] = (uint8_t)(sel < N_TOU ? sel : N_TOU);
+        pr->price[j] = (uint32_t)(sel < N_TOU ? sp->w[T_TOU_PRICE + sel] : 0);
+    }
     pr->maxprice = top;
     pr->maxall = top > all ? top : all;
     sp->checked[p] = 1;
@@ -1068,10 +1218,17 @@ static int plan_days(Span *sp) {
         int64_t y, m, d;
         civil_from_days(day + 1, &y, &m, &d);
         p->billing = sp->w[T_BILLING_DAY] && d == sp->w[T_BILLING_DAY];
+        sp->billing_days += p->billing;
         if (check_profile(sp, p->profile) < 0) return -1;
+        p->k0 = (Py_ssize_t)((start - sp->t_from) / INTERVAL);
         if (p->end - p->start != DAY)
             for (int64_t t = start; t < p->end; t += INTERVAL)
                 p->slots[(t - start) / INTERVAL] = (uint8_t)slot_of(t);
+    }
+    for (Py_ssize_t d = sp->days - 1; d >= 0; d--) {
+        DayPlan *p = sp->plan + d;
+        int whole = p->end - p->start == DAY && p->start >= sp->t_from && p->end <= t_to;
+        p->whole_until = !whole ? d : d + 1 < sp->days ? p[1].whole_until : sp->days;
     }
     return 0;
 }
@@ -1225,6 +1382,17 @@ done:
     return result;
 }
 
+/* The naive loop, built as the engine's hot loops are (same flags, same AVX2 clone). */
+HOT_CLONES
+static void naive_loop(const uint8_t *rates, const uint16_t *imp, int64_t *regs,
+                       Py_ssize_t meters, Py_ssize_t n) {
+    for (Py_ssize_t m = 0; m < meters; m++) {
+        int64_t *r = regs + 48 * m;
+        const uint16_t *e = imp + m * n;
+        for (Py_ssize_t k = 0; k < n; k++) r[rates[k]] += e[k];
+    }
+}
+
 /* naive_tou(rates, imports, registers): the per-half-hour TOU loop the bench compares with:
  * registers[m * 48 + rates[k]] += imports[m * n + k] for every meter m and interval k. */
 static PyObject *engine_naive_tou(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
@@ -1250,13 +1418,7 @@ static PyObject *engine_naive_tou(PyObject *module, PyObject *const *args, Py_ss
             goto done;
         }
     Py_BEGIN_ALLOW_THREADS
-    const uint16_t *imp = ib.buf;
-    int64_t *regs = gb.buf;
-    for (Py_ssize_t m = 0; m < meters; m++) {
-        int64_t *r = regs + 48 * m;
-        const uint16_t *e = imp + m * n;
-        for (Py_ssize_t k = 0; k < n; k++) r[rates[k]] += e[k];
-    }
+    naive_loop(rates, ib.buf, gb.buf, meters, n);
     Py_END_ALLOW_THREADS
     result = Py_NewRef(Py_None);
 done:

@@ -18,7 +18,15 @@ from smemu.firmware import registers
 from smemu.firmware.registers import layout as lay
 from smemu.firmware.registers import reference
 from smemu.firmware.registers.ops import decode_events
-from smemu.firmware.registers.tables import Table, compile_table
+from smemu.firmware.registers.tables import (
+    DayProfile,
+    Prepayment,
+    Season,
+    Settings,
+    Table,
+    Tariff,
+    compile_table,
+)
 from tests.strategies.registers import (
     StateSpec,
     consumption,
@@ -148,3 +156,63 @@ def test_a_year_of_whole_days_matches_reference() -> None:
     assert _run(_engine, table, [spec], cuts=cuts, imports=series) == _run(
         reference, table, [spec], cuts=cuts, imports=series
     )
+
+
+@st.composite
+def block_debt_days(draw: st.DrawFn) -> tuple[Table, list[StateSpec], array[int]]:
+    """Block days whose hourly debts clear among block changes, some on exact slot ends.
+
+    A constant consumption that divides the thresholds reaches them exactly at slot ends
+    (the block change instant is then the next slot's start, where an hour end may also
+    clear a debt); the C whole-day path must order those events as the reference does,
+    on 23- and 25-hour days too.
+    """
+    per_slot = draw(st.sampled_from([100, 150, 200, 250, 333]))
+    steps = sorted(draw(st.lists(st.integers(1, 16), min_size=3, max_size=3)))
+    exact = draw(st.booleans())
+    thresholds = tuple(k * per_slot + (0 if exact else draw(st.integers(0, per_slot - 1)))
+                       for k in steps)
+    tariff = Tariff(
+        day_profiles=(DayProfile(((0, 101),)), DayProfile(((0, 1), (12 * 60, 101)))),
+        week_profiles=((0, 1, 0, 1, 0, 0, 1),),  # Sundays (the DST changes) mixed
+        seasons=(Season(1, 1, 0),),
+        special_days=(),
+        tou_prices=(10_000,),
+        block_prices=((14_000, 19_000, 26_000, 38_000),),
+        block_thresholds=(tuple(sorted(thresholds)),),
+        standing_charge=50_000,
+    )
+    rates = (draw(st.integers(1, 5_000)), draw(st.integers(1, 5_000)))
+    prepayment = Prepayment(
+        low_credit_threshold=0,
+        emergency_credit_threshold=0,
+        emergency_credit_limit=0,
+        disablement_threshold=-10**9,
+        debt_rates=((rates[0], "hourly"), (rates[1], draw(st.sampled_from(["hourly", "daily"])))),
+    )
+    table = compile_table(tariff, prepayment, Settings(billing_day=draw(st.integers(0, 28))))
+    debts = (rates[0] * draw(st.integers(1, 60)) - draw(st.integers(0, rates[0] - 1)),
+             rates[1] * draw(st.integers(1, 60)))
+    spec = StateSpec(True, 3_000_000, False, 0, debts, False)
+    days = 4
+    noisy = draw(st.booleans())
+    series = array("H", (per_slot + (k * 7 % 5 if noisy else 0) for k in range(48 * days)))
+    return table, [spec], series
+
+
+@FAST
+@given(
+    case=block_debt_days(),
+    # local midnights: in winter, in summer, and two days before each DST change of 2024
+    t0=st.sampled_from([1_704_067_200, 1_718_492_400, 1_711_670_400, 1_729_810_800]),
+)
+def test_debt_clearing_among_block_changes(
+    case: tuple[Table, list[StateSpec], array[int]], t0: int
+) -> None:
+    table, specs, series = case
+    cuts = [t0, t0 + len(series) * lay.INTERVAL]
+    from smemu.firmware.registers import _engine
+
+    c = _run(_engine, table, specs, cuts=cuts, imports=series)
+    py = _run(reference, table, specs, cuts=cuts, imports=series)
+    assert c == py
