@@ -31,23 +31,33 @@ import enum
 from collections.abc import Callable, Mapping
 from typing import ClassVar, Final
 
+from smemu.firmware import chf_log, chf_subghz
 from smemu.firmware.common import respond
 from smemu.firmware.common.commands import CommandMachine
 from smemu.firmware.common.cosem import CosemContext, CosemObject, ObjectTable, serve
+from smemu.firmware.common.credentials import Role
 from smemu.firmware.common.han import HanFrame, TunnelCommand, decode_han
 from smemu.firmware.common.machine import DeviceType, MessageEvent, Tx
 from smemu.firmware.common.security import Accepted
+from smemu.firmware.cosem_model import build_model, device_use_cases, generic_table, overlay
+from smemu.firmware.esme_extensions import extend
 from smemu.protocols.dlms import apdu
-from smemu.protocols.dlms.apdu import parse_obis
-from smemu.protocols.dlms.data import OctetString
+from smemu.protocols.dlms.apdu import DataAccessResult, parse_obis
+from smemu.protocols.dlms.axdr import Data
+from smemu.protocols.dlms.data import NullData, OctetString
 from smemu.protocols.gbcs import frame
 from smemu.protocols.gbcs.types import Eui64
+from smemu.protocols.gbcs.use_cases import USE_CASES, Device
 
-DEVICE_LOG: Final = "chf/devices"
+DEVICE_LOG: Final = chf_log.DEVICE_LOG
 GPF_EUI: Final = "chf/gpf"
 GSME_EUI: Final = "chf/gsme"
 FIRMWARE_VERSION: Final = "fw/version"
 DEFAULT_FIRMWARE: Final = bytes.fromhex("02000000")
+
+
+#: security log code of a HAN frame from a device not in the CHF device log
+_UNKNOWN_DEVICE: Final = 0x8F3F
 
 
 class Route(enum.Enum):
@@ -68,18 +78,31 @@ def _message_recipient(data: bytes) -> Eui64:
     return message.header.recipient
 
 
-OBJECTS: Final[ObjectTable] = {
+_OWN: Final[ObjectTable] = {
     (1, parse_obis("0-0:0.2.1.255")): CosemObject(
         get={2: lambda ctx: OctetString(ctx.tx.get(FIRMWARE_VERSION) or DEFAULT_FIRMWARE)}
     ),
+    (1, parse_obis("0-0:96.1.1.255")): CosemObject(
+        get={2: lambda ctx: OctetString(bytes(ctx.credentials.eui))}
+    ),
 }
+
+#: every attribute and method the CHF use cases access (Use Case volume object lists)
+CHF_MODEL: Final = build_model(device_use_cases(Device.CHF))
+#: the model's NVM-backed objects with the CHF's own handlers over them
+GENERIC: Final[ObjectTable] = overlay(generic_table(CHF_MODEL), _OWN)
 
 
 class ChfMachine(CommandMachine):
     """Comms hub function."""
 
     device_type = DeviceType.CHF
-    HANDLERS: ClassVar = {0x0059: "dlms_command"}
+    HANDLERS: ClassVar = {
+        code: "dlms_command"
+        for uc in device_use_cases(Device.CHF)
+        for code in USE_CASES[uc].message_codes
+    }
+    HANDLERS, extension, extension_future, future_alert = extend(HANDLERS, CommandMachine.future_alert)  # noqa: E501 - ASN.1 use cases (credentials, joins, firmware)
     UPLINK: ClassVar = "wan"
     TUNNEL_PORTS: ClassVar = frozenset({"han", "gpf"})
 
@@ -96,8 +119,7 @@ class ChfMachine(CommandMachine):
         return None if raw is None or len(raw) != 8 else Eui64(raw)
 
     def device_log(self, tx: Tx) -> dict[str, str]:
-        log = tx.get_json(DEVICE_LOG, {})
-        return log if isinstance(log, dict) else {}
+        return chf_log.device_log(tx)
 
     def route(self, tx: Tx, recipient: Eui64) -> Route:
         if recipient == self.eui:
@@ -136,10 +158,16 @@ class ChfMachine(CommandMachine):
 
     def _from_han(self, tx: Tx, event: MessageEvent) -> None:
         source = event.source
-        if source is None or source.hex() not in self.device_log(tx):
+        admitted = None if source is None else chf_log.admit(tx, source)
+        if source is None or admitted is None:
             tx.log("security", f"HAN frame from unknown device {source}: dropped")
+            other = b"" if source is None else bytes(source)
+            chf_subghz.record(tx, "security", _UNKNOWN_DEVICE, other)
             tx.tally("rejected")
             return
+        chf_log.heard(tx, source)
+        if admitted:
+            self.device_log_changed(tx, chf_log.backup(tx))
         han = decode_han(event.data)
         if han.command is TunnelCommand.GET:
             if source == self._eui(tx, GSME_EUI):
@@ -176,13 +204,58 @@ class ChfMachine(CommandMachine):
 
     # ------------------------------------------------------------------ commands
 
+    def objects(self) -> ObjectTable:
+        """The objects served: the generic model, the device log and the Sub GHz radio."""
+        table = overlay(GENERIC, chf_log.objects(self.device_log_changed))
+        return overlay(table, chf_subghz.objects(self.subghz_alert, GENERIC))
+
     def dlms_command(self, tx: Tx, accepted: Accepted) -> bytes:
         command = accepted.command
         request = apdu.decode_exact(command.payload)
         if not isinstance(request, apdu.AccessRequestMessage):
-            return respond.not_supported_alert(tx, self.credentials, command)
-        body = serve(OBJECTS, CosemContext(tx, command, self.credentials), request)
-        return respond.dlms_response(command, body, self.credentials, critical=accepted.critical)
+            body = apdu.AccessResponseMessage(
+                respond.invoke_id(command.header.originator_counter),
+                b"",
+                (NullData(),),
+                (apdu.AccessResponseGet(DataAccessResult.OTHER_REASON),),
+            )
+        else:
+            body = serve(self.objects(), CosemContext(tx, command, self.credentials), request)
+        critical = accepted.critical or bool(command.signature)
+        return respond.dlms_response(command, body, self.credentials, critical=critical)
+
+    # -------------------------------------------------------------------- alerts
+
+    def acb(self) -> Eui64 | None:
+        """Where the CHF's alerts go: the Access Control Broker."""
+        acbs = self.credentials.acbs
+        if acbs:
+            return acbs[0]
+        anchor = self.credentials.anchor(Role.ACCESS_CONTROL_BROKER)
+        return None if anchor is None else anchor.eui
+
+    def wan_alert(self, tx: Tx, code: int, extra: tuple[Data, ...], message_code: int) -> None:
+        """Send a non-critical DLMS alert to the ACB over the WAN."""
+        recipient = self.acb()
+        if recipient is None:
+            tx.log("trace", f"alert 0x{code:04X} not sent: no access control broker")
+            return
+        alert = respond.dlms_alert(
+            tx, self.credentials, recipient, code, extra, message_code=message_code,
+            critical=False,
+        )  # fmt: skip
+        tx.send("wan", alert)
+        tx.tally("sent")
+
+    def device_log_changed(self, tx: Tx, backup: Data) -> None:
+        """CS14: the CHF device log changed; alert with its backup."""
+        chf_subghz.record(tx, "event", chf_log.CS14_ALERT)
+        self.wan_alert(tx, chf_log.CS14_ALERT, (backup,), chf_log.CS14_MESSAGE_CODE)
+
+    def subghz_alert(self, tx: Tx, code: int, extra: tuple[Data, ...]) -> None:
+        """DBCH06-DBCH11: a Sub GHz alert."""
+        chf_subghz.record(tx, "event", code)
+        self.wan_alert(tx, code, extra, chf_subghz.MESSAGE_CODES[code])
 
 
 def join_writes(devices: Mapping[Eui64, str], gpf: Eui64, gsme: Eui64 | None) -> dict[str, bytes]:

@@ -16,26 +16,34 @@ PUT on ``chf`` for the CHF to send over the WAN.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import ClassVar, Final
 
 from smemu.firmware.common.commands import CommandMachine
 from smemu.firmware.common.han import HanFrame, TunnelCommand, decode_han
 from smemu.firmware.common.machine import DeviceType, MessageEvent, Tx
+from smemu.firmware.common.security import Accepted
+from smemu.firmware.gas_handlers import HANDLERS as ZCL_HANDLERS
+from smemu.firmware.gas_handlers import STORE
+from smemu.firmware.gas_service import SYNCED, answer, gbz_codes
 from smemu.protocols.gbcs import frame
 from smemu.protocols.gbcs.types import Eui64
+from smemu.protocols.gbcs.use_case_types import Device
 
 GSME_EUI: Final = "gpf/gsme"
 QUEUE_PREFIX: Final = "gpf/queue/"
 QUEUE_NEXT: Final = "gpf/queue_next"
 #: most commands held for the GSME; older ones are dropped first (logged)
 QUEUE_LIMIT: Final = 64
+_EPOCH_2000: Final = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class GpfMachine(CommandMachine):
     """Gas proxy function."""
 
     device_type = DeviceType.GPF
-    HANDLERS: ClassVar = {}
+    HANDLERS: ClassVar[Mapping[int, str]] = gbz_codes(Device.GPF, "gbz_command")
     UPLINK: ClassVar = "chf"
     TUNNEL_PORTS: ClassVar = frozenset({"chf"})
 
@@ -49,6 +57,7 @@ class GpfMachine(CommandMachine):
     def on_message(self, tx: Tx, event: MessageEvent) -> None:
         han = decode_han(event.data)
         if han.command is TunnelCommand.GET:
+            tx.put_int(SYNCED, int((tx.now - _EPOCH_2000).total_seconds()))
             self._answer_poll(tx)
             return
         if han.command is not TunnelCommand.PUT:
@@ -88,3 +97,16 @@ class GpfMachine(CommandMachine):
         remaining = min(len(queued) - 1, 0xFF)
         tx.send("chf", HanFrame(TunnelCommand.GET_RESPONSE, data, remaining).encode())
         tx.tally("delivered")
+
+    def synced_at(self, tx: Tx) -> datetime:
+        """When the GSME last refreshed the mirror (``tx.now`` if it never has)."""
+        raw = tx.get(SYNCED)
+        if raw is None:
+            return tx.now
+        return _EPOCH_2000 + timedelta(seconds=int.from_bytes(raw, "big"))
+
+    def gbz_command(self, tx: Tx, accepted: Accepted) -> bytes:
+        """Answer a GBZ command addressed to the GPF from the mirrored gas data."""
+        return answer(
+            tx, accepted, self.credentials, STORE, ZCL_HANDLERS, data_time=self.synced_at(tx)
+        )

@@ -12,19 +12,25 @@ messages are queued; a GET-RESPONSE with nothing left, or the ``sleep`` timer (a
 :data:`AWAKE_WINDOW_S` after waking), is a SLEEP event. A message arriving while asleep is
 illegal in the table: the device layer drops and counts it (the radio was off).
 
-Commands arrive inside GET-RESPONSEs and go through the shared acceptance checks. GSME
-use cases are GBZ (ZigBee) payloads; none are implemented yet, so an authenticated
-command is answered with a GBZ Generic Critical Alert carrying alert code 0x8F85
-("command not supported") and the command's message code and counter.
+Commands arrive inside GET-RESPONSEs (or a tunnel PUT while awake) and go through the
+shared acceptance checks. GSME use cases are GBZ (ZigBee) payloads, served by
+:func:`smemu.firmware.gas_zcl.serve` with the handlers of
+:mod:`smemu.firmware.gas_handlers`; the response echoes each component's sequence number
+and is signed when the command was critical. A message code outside the gas use cases is
+answered with a GBZ Generic Critical Alert carrying alert code 0x8F85 ("command not
+supported") and the command's message code and counter. Future-dated outcome alerts
+(0x8F66 / 0x8F67) go out in GBZ form (message code 0x00CD).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import ClassVar, Final
 
 from smemu.firmware.common import respond
 from smemu.firmware.common.commands import CommandMachine
+from smemu.firmware.common.future import FutureItem
 from smemu.firmware.common.han import HanFrame, TunnelCommand, decode_han
 from smemu.firmware.common.machine import (
     DeviceType,
@@ -35,8 +41,12 @@ from smemu.firmware.common.machine import (
     Tx,
 )
 from smemu.firmware.common.security import Accepted
+from smemu.firmware.gas_handlers import HANDLERS as ZCL_HANDLERS
+from smemu.firmware.gas_handlers import STORE
+from smemu.firmware.gas_service import answer, gbz_codes
 from smemu.protocols.gbcs.frame import GeneralSigningMessage, GroupingHeader, OtherInformation
 from smemu.protocols.gbcs.types import Cra
+from smemu.protocols.gbcs.use_case_types import Device
 from smemu.protocols.zigbee import gbz
 
 WAKE_S: Final = "gsme/wake_s"
@@ -50,7 +60,7 @@ class GsmeMachine(CommandMachine):
     """Gas smart meter."""
 
     device_type = DeviceType.GSME
-    HANDLERS: ClassVar = {}
+    HANDLERS: ClassVar[Mapping[int, str]] = gbz_codes(Device.GSME, "gbz_command")
     UPLINK: ClassVar = "han"
 
     def classify(self, event: Event) -> EventKind:
@@ -85,6 +95,10 @@ class GsmeMachine(CommandMachine):
 
     def on_message(self, tx: Tx, event: MessageEvent) -> None:
         han = decode_han(event.data)
+        if han.command is TunnelCommand.PUT:
+            # Awake and addressed directly (a HAN peer or a test harness): execute now.
+            super().on_message(tx, event)
+            return
         if han.command is not TunnelCommand.GET_RESPONSE:
             tx.log("trace", f"unexpected tunnel command {han.command.name}")
             return
@@ -94,6 +108,33 @@ class GsmeMachine(CommandMachine):
             tx.send("han", HanFrame(TunnelCommand.GET).encode())
         else:
             tx.timer(SLEEP, tx.now)  # nothing left: radio off now
+
+    def gbz_command(self, tx: Tx, accepted: Accepted) -> bytes:
+        """Serve a GBZ command payload and secure the GBZ response."""
+        return answer(tx, accepted, self.credentials, STORE, ZCL_HANDLERS)
+
+    def future_alert(self, tx: Tx, item: FutureItem, alert_code: int) -> None:
+        """The 0x8F66 / 0x8F67 outcome alert in GBZ form (message code 0x00CD)."""
+        counter = respond.next_alert_counter(tx)
+        body = gbz.GbzMessage(
+            alert=gbz.GbzAlert(
+                alert_code,
+                respond.seconds_since_2000(tx.now),
+                bytes((len(item.reference),)) + item.reference,
+                1,
+            )
+        )
+        header = GroupingHeader(
+            Cra.ALERT,
+            counter,
+            self.eui,
+            item.originator,
+            None,
+            OtherInformation(item.alert_message_code),
+        )
+        message = GeneralSigningMessage(header, gbz.encode(body), None)
+        self.send(tx, self.UPLINK, respond.secure_message(message, self.credentials, critical=True))
+        tx.tally("sent")
 
     def not_supported(self, tx: Tx, accepted: Accepted) -> bytes | None:
         h = accepted.command.header

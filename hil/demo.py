@@ -24,6 +24,7 @@ from smemu.errors import DecodeError, SecurityError
 from smemu.firmware.common.credentials import Role
 from smemu.firmware.common.machine import DeviceType
 from smemu.hil.capture import PcapWriter
+from smemu.protocols import zigbee
 from smemu.protocols.dlms import apdu, protection
 from smemu.protocols.dlms.axdr import Data
 from smemu.protocols.dlms.data import (
@@ -305,6 +306,10 @@ def _describe(located: Located, store: KeyStore) -> str:
     if inner.header.cra is Cra.ALERT:
         return f"alert 0x{inner.message_code:04X} ({_alert_code(inner.payload)})"
     _, plaintexts = decrypt_payload(located, store)
+    if frame.payload_family(inner.payload) == "gbz":
+        gbz = zigbee.decode_typed(inner.payload, alert=False, plaintexts=plaintexts)
+        names = [str(c.get("command", c["cluster"])) for c in gbz.to_json()["components"]]
+        return "GBZ response: " + (", ".join(names) or "no components")
     if plaintexts:
         value = protection.decode_plaintext(plaintexts[0])
         return f"decrypted registers {_registers(value)}"

@@ -1,0 +1,223 @@
+"""The gas meter's ZCL server: one GBZ command payload in, one GBZ response payload out.
+
+Layer: firmware. GBCS reference 7.7 (GBZ layout) and 10.2 (ZCL use in GBCS); Use Case volume,
+services 22-32 (the GCS use cases).
+
+Theory of operation
+-------------------
+A GBZ command is a list of ZCL frames, each addressed to a cluster of the GSME (Basic 0x0000,
+Price 0x0700, Calendar 0x0707, Messaging 0x0703, Prepayment 0x0705, Device Management 0x0708,
+Events 0x0709, Metering 0x0702). The response has one component per command component, in
+the same order, echoing the ZCL sequence number with the direction reversed:
+
+* Read Attributes (general 0x00) -> Read Attributes Response: the value of each attribute the
+  meter holds (:class:`AttributeStore`), ``UNSUPPORTED_ATTRIBUTE`` for the others;
+* Write Attributes (general 0x02) -> Write Attributes Response (one SUCCESS status): the
+  values are stored;
+* a cluster-specific command -> the response a :data:`CommandHandler` registered for
+  (cluster, command) builds, else a Default Response carrying the command id and SUCCESS
+  (GBCS answers each Publish / Set command of a GBZ payload so) after the command's effect,
+  if any, is applied by the handler.
+
+Everything here is a pure function of NVM (through :class:`~smemu.firmware.common.machine.Tx`)
+and the command; no clock is read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Final
+
+from smemu.firmware.common.machine import Tx
+from smemu.protocols.zigbee import gbz
+from smemu.protocols.zigbee.zcl import (
+    FRAME_CLUSTER_SPECIFIC,
+    FRAME_DIRECTION,
+    FRAME_DISABLE_DEFAULT_RESPONSE,
+    FRAME_GENERAL,
+    ZclStatus,
+)
+
+#: General command ids (ZCL).
+READ_ATTRIBUTES: Final = 0x00
+READ_ATTRIBUTES_RESPONSE: Final = 0x01
+WRITE_ATTRIBUTES: Final = 0x02
+WRITE_ATTRIBUTES_RESPONSE: Final = 0x04
+DEFAULT_RESPONSE: Final = 0x0B
+_REPLY_CLEARED: Final = gbz.CONTROL_ENCRYPTED | gbz.CONTROL_LAST | gbz.CONTROL_FROM_DATE_TIME
+#: NVM prefix of attribute values: ``gsme/attr/<cluster hex>/<attribute hex>`` -> type || value
+ATTR_PREFIX: Final = "gsme/attr/"
+
+
+@dataclass(frozen=True, slots=True)
+class ZclReply:
+    """A cluster-specific response a handler built (``None`` from a handler: Default Response)."""
+
+    command_id: int
+    payload: bytes
+    #: the response's frame control has the disable-default-response bit
+    disable_default_response: bool = True
+
+
+#: (tx, cluster id, command component) -> a specific reply, or None for a Default Response.
+#: A handler may raise :class:`ZclRefusedError` to answer a Default Response with that status.
+CommandHandler = Callable[[Tx, gbz.GbzComponent], ZclReply | None]
+
+
+class ZclRefusedError(Exception):
+    """A command the meter refuses: answered by a Default Response carrying ``status``."""
+
+    def __init__(self, status: ZclStatus, reason: str = "") -> None:
+        super().__init__(reason or status.name)
+        self.status = status
+
+
+def attr_key(cluster_id: int, attribute_id: int) -> str:
+    return f"{ATTR_PREFIX}{cluster_id:04x}/{attribute_id:04x}"
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeStore:
+    """Attribute values: NVM first, then the defaults (type code, little-endian value)."""
+
+    defaults: Mapping[tuple[int, int], tuple[int, bytes]]
+
+    def read(self, tx: Tx, cluster_id: int, attribute_id: int) -> bytes | None:
+        """``type || value`` of an attribute, or ``None`` when the meter does not hold it."""
+        raw = tx.get(attr_key(cluster_id, attribute_id))
+        if raw is not None:
+            return raw
+        default = self.defaults.get((cluster_id, attribute_id))
+        if default is None:
+            return None
+        return bytes((default[0],)) + default[1]
+
+    def write(self, tx: Tx, cluster_id: int, attribute_id: int, typed: bytes) -> None:
+        tx.put(attr_key(cluster_id, attribute_id), typed)
+
+
+def _reply_control(command_control: int, frame_type: int, disable: bool) -> int:
+    direction = (command_control & FRAME_DIRECTION) ^ FRAME_DIRECTION
+    control = frame_type | direction
+    if disable:
+        control |= FRAME_DISABLE_DEFAULT_RESPONSE
+    return control
+
+
+def _read(tx: Tx, store: AttributeStore, cluster_id: int, payload: bytes) -> bytes:
+    if len(payload) % 2:
+        raise ZclRefusedError(ZclStatus.MALFORMED_COMMAND, "odd attribute list")
+    out: list[bytes] = []
+    for i in range(0, len(payload), 2):
+        ident = payload[i : i + 2]
+        typed = store.read(tx, cluster_id, int.from_bytes(ident, "little"))
+        if typed is None:
+            out.append(ident + bytes((ZclStatus.UNSUPPORTED_ATTRIBUTE,)))
+        else:
+            out.append(ident + b"\x00" + typed)
+    return b"".join(out)
+
+
+def _typed_length(data: bytes, pos: int) -> int:
+    """Length of the ZCL value of type ``data[pos]`` starting at ``pos + 1``."""
+    from smemu.protocols.zigbee.datatypes import DATA_TYPES
+
+    code = data[pos]
+    spec = DATA_TYPES.get(code)
+    if spec is None:
+        raise ZclRefusedError(ZclStatus.INVALID_DATA_TYPE, f"data type 0x{code:02X}")
+    name = spec[0]
+    if name in ("octet_string", "character_string"):
+        return 1 + data[pos + 1]
+    if name in ("long_octet_string", "long_character_string"):
+        return 2 + int.from_bytes(data[pos + 1 : pos + 3], "little")
+    return spec[2]
+
+
+def _write(tx: Tx, store: AttributeStore, cluster_id: int, payload: bytes) -> bytes:
+    pos = 0
+    while pos < len(payload):
+        if pos + 3 > len(payload):
+            raise ZclRefusedError(ZclStatus.MALFORMED_COMMAND, "short write record")
+        attribute_id = int.from_bytes(payload[pos : pos + 2], "little")
+        size = _typed_length(payload, pos + 2)
+        end = pos + 3 + size
+        if end > len(payload):
+            raise ZclRefusedError(ZclStatus.MALFORMED_COMMAND, "short attribute value")
+        store.write(tx, cluster_id, attribute_id, payload[pos + 2 : end])
+        pos = end
+    return bytes((ZclStatus.SUCCESS,))
+
+
+def serve(
+    tx: Tx,
+    message: gbz.GbzMessage,
+    store: AttributeStore,
+    handlers: Mapping[tuple[int, int], CommandHandler],
+    *,
+    encrypt: Callable[[bytes], bytes] | None = None,
+    sensitive: frozenset[int] = frozenset(),
+) -> gbz.GbzMessage:
+    """Execute every component of ``message`` in order; the GBZ response (see the module).
+
+    :param encrypt: turns a ZCL payload into a GBCS ciphered block (reference 4.5); when
+        given, every data-carrying reply (not a Default / Write Attributes Response) of a
+        cluster in ``sensitive`` travels encrypted, frame counters 0, 1, 2 ... in order.
+    """
+    replies: list[gbz.GbzComponent] = []
+    encrypted_count = 0
+    for comp in message.components:
+        general = comp.frame_control & 0x03 == FRAME_GENERAL
+        try:
+            if general and comp.command_id == READ_ATTRIBUTES:
+                body = _read(tx, store, comp.cluster_id, comp.payload)
+                reply = ZclReply(READ_ATTRIBUTES_RESPONSE, body, False)
+                frame_type = FRAME_GENERAL
+            elif general and comp.command_id == WRITE_ATTRIBUTES:
+                body = _write(tx, store, comp.cluster_id, comp.payload)
+                reply = ZclReply(WRITE_ATTRIBUTES_RESPONSE, body, False)
+                frame_type = FRAME_GENERAL
+            else:
+                handler = handlers.get((comp.cluster_id, comp.command_id))
+                specific = None if handler is None else handler(tx, comp)
+                if specific is None:
+                    reply = ZclReply(
+                        DEFAULT_RESPONSE, bytes((comp.command_id, ZclStatus.SUCCESS)), False
+                    )
+                    frame_type = FRAME_GENERAL
+                else:
+                    reply = specific
+                    frame_type = FRAME_CLUSTER_SPECIFIC
+        except ZclRefusedError as failure:
+            reply = ZclReply(DEFAULT_RESPONSE, bytes((comp.command_id, failure.status)), False)
+            frame_type = FRAME_GENERAL
+        control = _reply_control(comp.frame_control, frame_type, reply.disable_default_response)
+        plain = comp.control & ~(_REPLY_CLEARED)
+        secret = (
+            encrypt is not None
+            and comp.cluster_id in sensitive
+            and reply.command_id not in (DEFAULT_RESPONSE, WRITE_ATTRIBUTES_RESPONSE)
+        )
+        if secret and encrypt is not None:
+            block = gbz.GbzEncryption(0, encrypted_count, encrypt(reply.payload))
+            encrypted_count += 1
+            replies.append(
+                gbz.GbzComponent(
+                    plain | gbz.CONTROL_ENCRYPTED,
+                    comp.cluster_id,
+                    control | FRAME_DISABLE_DEFAULT_RESPONSE,
+                    comp.sequence,
+                    reply.command_id,
+                    encryption=block,
+                )
+            )
+        else:
+            replies.append(
+                gbz.GbzComponent(
+                    plain, comp.cluster_id, control, comp.sequence, reply.command_id, reply.payload
+                )
+            )
+    if replies:
+        replies[-1] = replace(replies[-1], control=replies[-1].control | gbz.CONTROL_LAST)
+    return gbz.GbzMessage(tuple(replies))
