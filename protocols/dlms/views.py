@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final
 
-from smemu.protocols.dlms import apdu, axdr, protection
+from smemu.protocols.dlms import apdu, axdr, money, protection
 from smemu.protocols.dlms.apdu import (
     AccessRequestAction,
     AccessRequestGet,
@@ -57,6 +57,7 @@ from smemu.protocols.dlms.data import (
     OctetString,
     Structure,
 )
+from smemu.protocols.dlms.object_types import format_ref
 
 __all__ = [
     "OBIS_VIEWS", "VIEWS", "DlmsItem", "DlmsPayload", "ViewSpec", "build", "read", "view_names",
@@ -321,6 +322,16 @@ class DlmsItem:
     plaintext_spec: ViewSpec | None = None  #: the view that typed ``plaintext``
     plaintext_typed: Any = None  #: the typed plaintext
     view_error: str | None = None  #: the use case's view did not fit the value (why)
+    display: Any = None  #: money, prices, scaled register values as people read them
+
+    @property
+    def ref(self) -> str | None:
+        """The ``class/OBIS/aN|mN`` this item accesses (request) or answers (response)."""
+        if self.answers is not None:
+            return self.answers
+        if self.class_id is None or self.obis is None or self.index is None:
+            return None
+        return format_ref(self.class_id, self.obis, self.access == "action", self.index)
 
     def to_json(self) -> Any:
         out: dict[str, Any] = {"access": self.access}
@@ -345,6 +356,8 @@ class DlmsItem:
             out["plaintext"] = render(self.plaintext)
         if self.view_error is not None:
             out["view_error"] = self.view_error
+        if self.display is not None:
+            out["display"] = self.display
         return out
 
 
@@ -450,6 +463,7 @@ class DlmsPayload:
 
             typed_items, missed, notes = apply_use_case(message, typed_items, use_case)
             undecoded += missed
+        typed_items = _with_displays(typed_items)
         return cls(
             message, tuple(typed_items), undecoded, code, stamp, use_case, tuple(notes)
         )
@@ -475,6 +489,14 @@ class DlmsPayload:
         if self.notes:
             out["notes"] = list(self.notes)
         return out
+
+
+def _with_displays(items: list[DlmsItem]) -> list[DlmsItem]:
+    """Add the readable money / price / register renderings (:mod:`.money`)."""
+    shown = money.displays(
+        [i.ref for i in items], [i.value for i in items], [i.typed for i in items]
+    )
+    return [i if d is None else _replace(i, display=d) for i, d in zip(items, shown, strict=True)]
 
 
 def _alert_head(body: Data) -> tuple[int | None, bytes | None]:
