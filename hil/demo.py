@@ -367,7 +367,7 @@ _ECS52: Final = 0x0059
 _ECS43: Final = 0x0050
 _ECS42: Final = 0x004F
 _ECS45: Final = 0x0052
-_ECS01A: Final = 0x0019
+_ECS24: Final = 0x003A
 _GCS38: Final = 0x0084
 
 
@@ -428,14 +428,13 @@ async def _walk(story: Story) -> None:
     )
     echo("\n2. Read the import register (ECS17b: the answer is encrypted for the supplier)")
     _, first = await story.command("read", "ECS17b", DeviceType.ESME, _ecs17b, code=_ECS17B)
-    echo("\n3. Set a tariff (ECS01a): not implemented yet, so the ESME says so (ECS100)")
+    echo("\n3. Read the active tariff's day profiles (ECS24, from the tariff switching table)")
     await story.command(
         "tariff",
-        "ECS01a",
+        "ECS24",
         DeviceType.ESME,
-        lambda c: dlms_request(c, get(20, "0-0:13.0.0.255", 7)),
-        code=_ECS01A,
-        sign=True,
+        lambda c: dlms_request(c, get(20, "0-0:13.0.0.255", 5)),
+        code=_ECS24,
     )
     echo("\n4. Accelerate a week of simulated time (the GSME wakes every 30 minutes)")
     fired = await p.advance(timedelta(days=7))
