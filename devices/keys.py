@@ -26,11 +26,13 @@ from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
 from smemu.errors import ConfigError, SecurityError
-from smemu.firmware.common.credentials import Anchor, Role, provisioning_writes
+from smemu.firmware.common.credentials import ANCHOR_PREFIX, Anchor, Role, provisioning_writes
 from smemu.firmware.common.machine import DeviceType
+from smemu.firmware.credentials_use_cases import certificate_writes
 from smemu.protocols.gbcs.types import Eui64
 from smemu.protocols.security.keys import (
     PrivateKey,
+    PublicKey,
     generate_private_key,
     private_key_from_scalar,
     private_scalar,
@@ -51,6 +53,9 @@ _X500_UNIQUE_IDENTIFIER: Final = ObjectIdentifier("2.5.4.45")
 _HARDWARE_MODULE_NAME: Final = ObjectIdentifier("1.3.6.1.5.5.7.8.4")
 #: hwType of GBCS device certificates (reference 1.3)
 _HW_TYPE: Final = "1.2.826.0.1.8641679.1.2.2.1"
+#: certificate policies of device and organisation certificates (reference 1.3)
+_DEVICE_POLICY: Final = ObjectIdentifier("1.2.826.0.1.1800000.1.2.1.4")
+_ORG_POLICY: Final = ObjectIdentifier("1.2.826.0.1.8641679.1.2.1.4")
 _NOT_BEFORE: Final = datetime(2015, 1, 1, tzinfo=UTC)
 _NOT_AFTER: Final = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
@@ -75,9 +80,22 @@ def _key(seed: bytes | None, label: str) -> PrivateKey:
     return private_key_from_scalar(int.from_bytes(digest, "big") % (_ORDER - 1) + 1)
 
 
+def _serial(material: bytes) -> int:
+    """A positive 127-bit certificate serial number derived from ``material``."""
+    return int.from_bytes(hashlib.sha256(material).digest()[:16], "big") >> 1
+
+
+def key_identifier(key: PrivateKey | PublicKey) -> bytes:
+    """The 8-byte subject / authority key identifier of a key (reference 1.3: SMKI key
+    identifiers are 8 bytes; here the first 8 bytes of SHA-256 over the X||Y point)."""
+    return hashlib.sha256(public_point(key)).digest()[:8]
+
+
 def _certificate(
     subject_key: PrivateKey, issuer_key: PrivateKey, eui: Eui64, role: Role | None, ka: bool
 ) -> x509.Certificate:
+    """An SMKI-shaped certificate (reference 1.3): key usage, 8-byte SKI, the subject's
+    name (organisation) or hardwareModuleName (device), the policy, 8-byte AKI."""
     usage = x509.KeyUsage(
         digital_signature=not ka,
         content_commitment=False,
@@ -89,15 +107,23 @@ def _certificate(
         encipher_only=False,
         decipher_only=False,
     )
-    issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "smemu test CA")])
+    issuer = x509.Name(
+        [x509.NameAttribute(NameOID.COMMON_NAME, "smemu test CA", _type=_ASN1Type.PrintableString)]
+    )
+    ski = key_identifier(subject_key)
+    policy = x509.CertificatePolicies(
+        [x509.PolicyInformation(_DEVICE_POLICY if role is None else _ORG_POLICY, None)]
+    )
     builder = (
         x509.CertificateBuilder()
         .issuer_name(issuer)
         .public_key(subject_key.public_key())
-        .serial_number(int.from_bytes(hashlib.sha256(bytes(eui) + bytes((ka,))).digest()[:8]))
+        # 16-byte serial, one per key (a supplier's KA and prepayment KA differ)
+        .serial_number(_serial(bytes(eui) + bytes((ka,)) + ski))
         .not_valid_before(_NOT_BEFORE)
         .not_valid_after(_NOT_AFTER)
         .add_extension(usage, critical=True)
+        .add_extension(x509.SubjectKeyIdentifier(ski), critical=False)
     )
     if role is not None:
         subject = x509.Name(
@@ -114,6 +140,9 @@ def _certificate(
         value = bytes((0x30, len(inner))) + inner
         san = x509.SubjectAlternativeName([x509.OtherName(_HARDWARE_MODULE_NAME, value)])
         builder = builder.subject_name(x509.Name([])).add_extension(san, critical=True)
+    builder = builder.add_extension(policy, critical=True).add_extension(
+        x509.AuthorityKeyIdentifier(key_identifier(issuer_key), None, None), critical=False
+    )
     return builder.sign(issuer_key, hashes.SHA256())
 
 
@@ -157,7 +186,12 @@ class Pki:
         return tuple(out)
 
     def provisioning(self, eui: Eui64) -> dict[str, bytes]:
-        """NVM entries installing ``eui``'s own keys and the trust anchors.
+        """NVM entries installing ``eui``'s own keys and certificates and the trust anchors.
+
+        Besides the key pairs and anchors (:func:`provisioning_writes`): the device's own DS
+        and KA certificates (a meter answers CS02e with them), and the supplier's prepayment
+        top-up KA public key (the ``pp`` point of its anchor: a meter derives the UTRN key
+        from it, reference 6.1).
 
         :raises SecurityError: the PKI holds no private keys for the device.
         """
@@ -165,7 +199,25 @@ class Pki:
         ka = self.keystore.ka_private(eui)
         if ds is None or ka is None:
             raise SecurityError(f"the PKI in {self.folder} has no private keys for {eui}")
-        return provisioning_writes(private_scalar(ds), private_scalar(ka), self.anchors())
+        writes = provisioning_writes(private_scalar(ds), private_scalar(ka), self.anchors())
+        writes.update(certificate_writes(self._der(eui, KeyKind.DS), self._der(eui, KeyKind.KA)))
+        for role, party in self.remote_parties.items():
+            pp = self.keystore.pp_ka_public(party)
+            key = ANCHOR_PREFIX + role.slug
+            if pp is not None and key in writes:
+                anchor = json.loads(writes[key])
+                anchor["pp"] = public_point(pp).hex()
+                writes[key] = json.dumps(anchor, sort_keys=True).encode()
+        return writes
+
+    def _der(self, eui: Eui64, kind: KeyKind) -> bytes | None:
+        """The DER of ``eui``'s certificate in the PKI folder (None: a bare key or none)."""
+        path = self.folder / f"{eui.hex()}-{kind.value}.pem"
+        try:
+            cert = x509.load_pem_x509_certificate(path.read_bytes())
+        except (OSError, ValueError):
+            return None
+        return cert.public_bytes(serialization.Encoding.DER)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -193,9 +245,11 @@ def init_pki(
     parties: list[tuple[Eui64, Role | None]] = [(e, r) for r, e in remote_parties.items()]
     parties += [(e, None) for e in devices]
     for eui, role in parties:
-        for kind in (KeyKind.DS, KeyKind.KA):
+        # a supplier also has a prepayment top-up KA key pair (reference 6.1: UTRNs)
+        kinds = (KeyKind.DS, KeyKind.KA) + ((KeyKind.PP_KA,) if role is Role.SUPPLIER else ())
+        for kind in kinds:
             key = _key(seed, f"{eui.hex()}-{kind.value}")
-            cert = _certificate(key, ca, eui, role, kind is KeyKind.KA)
+            cert = _certificate(key, ca, eui, role, kind is not KeyKind.DS)
             _write_key(folder, eui, kind, key, cert.public_bytes(serialization.Encoding.PEM))
     pki = Pki(folder, InMemoryKeyStore(), dict(remote_parties), dict(devices))
     (folder / PKI_FILE).write_text(json.dumps(pki.to_json(), indent=2, sort_keys=True) + "\n")

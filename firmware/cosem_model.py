@@ -6,7 +6,8 @@ entry of :data:`ESME_MODEL`. An attribute holds a value of the DLMS type and str
 volume gives (:mod:`smemu.protocols.dlms.shapes`); until something writes it, it holds the
 default a freshly commissioned meter holds (:func:`default_value`): zero for numbers, false
 for booleans, the constant where GBCS fixes one, "not specified" for dates and times, empty
-lists (or the least number of elements the volume allows) for arrays.
+lists (or the least number of elements the volume allows) for arrays, except the arrays
+whose length GBCS fixes (:data:`_FIXED_LENGTH_ARRAYS`), which hold their full length.
 
 Values live in NVM through the machine's :class:`~smemu.firmware.common.machine.Tx`, one
 key per attribute (:func:`attribute_key`), encoded in A-XDR. :func:`generic_table` turns
@@ -78,6 +79,11 @@ _FIXED_SIZES: Final = frozenset({1, 2, 4, 5, 6, 8, 12, 16, 20})
 _PROFILE: Final = 7
 #: Data Protection (IC 30): get_protected_attributes returns other objects encrypted.
 _DATA_PROTECTION: Final = 30
+#: Arrays whose number of elements GBCS fixes at the volume's upper bound, whatever is
+#: configured: a Register Monitor's thresholds (three block thresholds per TOU rate, two
+#: instantaneous power thresholds -- the volume writes ``[1of2..2]``) and a Charge's price
+#: table (every TOU and block price of the matrix).
+_FIXED_LENGTH_ARRAYS: Final = frozenset({"thresholds", "charge_table"})
 
 
 def attribute_key(class_id: int, obis: bytes, index: int) -> str:
@@ -181,7 +187,8 @@ def _shape_default(shape: Shape, constants: dict[str, tuple[str, str | None]]) -
     if isinstance(shape, Record):
         members = [m for m in shape.members if not m.optional] or list(shape.members)
         return Structure(tuple(_shape_default(m, constants) for m in members))
-    return Array(tuple(_shape_default(shape.element, constants) for _ in range(shape.low)))
+    count = shape.high if shape.name in _FIXED_LENGTH_ARRAYS else shape.low
+    return Array(tuple(_shape_default(shape.element, constants) for _ in range(count)))
 
 
 def _description(shape: Shape) -> TypeDescription:

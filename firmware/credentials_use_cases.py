@@ -52,7 +52,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from smemu.errors import DecodeError
 from smemu.firmware.asn1_respond import HandlerTable, asn1_response, command_payload
 from smemu.firmware.common.credentials import ANCHOR_PREFIX, OWN_DS, OWN_KA, Role
-from smemu.firmware.common.machine import Tx
+from smemu.firmware.common.machine import DeviceType, Tx
 from smemu.firmware.common.security import Accepted
 from smemu.firmware.credentials_update import (
     MODES,
@@ -140,6 +140,18 @@ def _prepayment_point(tx: Tx, role: Role) -> bytes | None:
         return None
 
 
+#: Roles whose cells CS02a / CS02f do not report even when held: the Transitional CoS
+#: party's key only authorises the supplier-cell replacement during a change of supplier
+#: (CS02b supplierByTransCoS); it is no standing trust anchor, so its details are answered
+#: ``other`` like a role without cells. [inferred: the GBCS main body is not in
+#: /work/shared; it is the form the reference answers take]
+_UNREPORTED_ROLES: Final = frozenset({Role.TRANSITIONAL_COS})
+#: Smart meters hold no WAN Provider trust anchor cell (that party's cells are the Comms
+#: Hub's): asked about it, a meter answers ``trustAnchorNotFound`` (gbcs-reference.md 7.8
+#: StatusCode 25), whatever its provisioning installed.
+_METERS: Final = frozenset({DeviceType.ESME, DeviceType.GSME})
+
+
 def provide_details(machine: CommandMachine, tx: Tx, accepted: Accepted) -> bytes | None:
     """CS02a / CS02f: the anchor cells held for each role asked about."""
     command = command_payload(accepted)
@@ -150,7 +162,10 @@ def provide_details(machine: CommandMachine, tx: Tx, accepted: Accepted) -> byte
     for asked in command.remote_party_roles_credentials_required:
         role = Role(int(asked))
         anchor = creds.anchor(role)
-        if anchor is None:
+        if role is Role.WAN_PROVIDER and machine.device_type in _METERS:
+            details.append(RemotePartyDetails(asked, StatusCode.TRUST_ANCHOR_NOT_FOUND))
+            continue
+        if anchor is None or role in _UNREPORTED_ROLES:
             details.append(RemotePartyDetails(asked, StatusCode.OTHER))
             continue
         cells = tuple(

@@ -27,20 +27,23 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar, Final
 
-from smemu.firmware import esme_registers, metering, prepayment, supply, tariff
+from smemu.firmware import esme_registers, firmware_image, metering, prepayment, supply, tariff
 from smemu.firmware.common import respond
 from smemu.firmware.common.commands import CommandMachine
 from smemu.firmware.common.cosem import CosemContext, CosemFailure, CosemObject, ObjectTable, serve
+from smemu.firmware.common.credentials import Role
 from smemu.firmware.common.machine import DeviceType, LineEvent, MessageEvent, TimerEvent, Tx
 from smemu.firmware.common.security import Accepted
 from smemu.firmware.cosem_model import (
     Model,
     ModelAttribute,
     build_model,
+    check_value,
     device_use_cases,
     generic_table,
     load,
     overlay,
+    store,
 )
 from smemu.firmware.esme_extensions import extend
 from smemu.firmware.registers import layout as lay
@@ -276,6 +279,36 @@ def _protection_table(model: Model) -> dict[tuple[int, bytes], CosemObject]:
     return table
 
 
+#: ECS47 (0x0055, outside the volume: ECS47a's predecessor) sets an HC ALCS / ALCS state
+#: attribute (1/0-0:94.44.117-121.x/2) in its earlier form, a long-unsigned, where ECS47a
+#: writes a date-time; both are the same attribute (gbcs-reference.md 6, row 0x0055).
+_ECS47: Final = 0x0055
+_ALCS_STATE_GROUPS: Final = range(117, 122)
+
+
+def _legacy_alcs_setters(model: Model) -> dict[tuple[int, bytes], CosemObject]:
+    """Setters of the ALCS state attributes that also take ECS47's long-unsigned form."""
+    table: dict[tuple[int, bytes], CosemObject] = {}
+    for (class_id, obis), attributes in model.attributes.items():
+        attribute = attributes.get(2)
+        if class_id != 1 or attribute is None or not attribute.writable:
+            continue
+        if obis[:4] != b"\x00\x00\x5e\x2c" or obis[4] not in _ALCS_STATE_GROUPS:
+            continue
+
+        def set_state(
+            ctx: CosemContext, value: Data, attribute: ModelAttribute = attribute
+        ) -> None:
+            row = attribute.row
+            legacy = ctx.command.header.message_code == _ECS47 and isinstance(value, LongUnsigned)
+            if not legacy:
+                check_value(attribute, value)
+            store(ctx, row.class_id, row.obis, row.index, value)
+
+        table[(class_id, obis)] = CosemObject(set={2: set_state})
+    return table
+
+
 class EsmeMachine(CommandMachine):
     """Electricity smart meter."""
 
@@ -290,8 +323,11 @@ class EsmeMachine(CommandMachine):
     #: the COSEM objects this device serves
     OBJECTS: ClassVar[ObjectTable] = overlay(
         overlay(
-            esme_registers.with_activations(generic_table(ESME_MODEL)),
-            overlay(esme_registers.legacy_active_setters(ESME_MODEL), OBJECTS),
+            overlay(
+                esme_registers.with_activations(generic_table(ESME_MODEL)),
+                overlay(esme_registers.legacy_active_setters(ESME_MODEL), OBJECTS),
+            ),
+            _legacy_alcs_setters(ESME_MODEL),
         ),
         _protection_table(ESME_MODEL),
     )
@@ -308,6 +344,7 @@ class EsmeMachine(CommandMachine):
         super().booted(tx)
         tariff.rearm(tx)
         self.registers_due(tx)
+        self.power(tx, True)  # power applied: ends an outage the meter recorded
 
     # ------------------------------------------------------------- register engine
 
@@ -371,6 +408,9 @@ class EsmeMachine(CommandMachine):
     # ------------------------------------------------------------ local interaction
 
     def on_message(self, tx: Tx, event: MessageEvent) -> None:
+        if event.port == OTA:
+            firmware_image.on_image(self, tx, event.data)
+            return
         if event.port != KEYPAD:
             super().on_message(tx, event)
             return
@@ -382,6 +422,9 @@ class EsmeMachine(CommandMachine):
         self.registers_due(tx)
 
     def on_line(self, tx: Tx, event: LineEvent) -> None:
+        if event.line == POWER:
+            self.power(tx, event.active)
+            return
         if not event.active:
             return
         self.registers_due(tx)
@@ -397,6 +440,42 @@ class EsmeMachine(CommandMachine):
             super().on_line(tx, event)
             return
         self.registers_due(tx)
+
+    def power(self, tx: Tx, on: bool) -> None:
+        """The mains supply to the meter went off or came back (the rig's ``power`` line:
+        its loss reaches :meth:`on_line`, its return is a power-on, :meth:`booted`).
+
+        Loss is remembered in NVM (the meter's power-fail store); on restoration after an
+        outage of :data:`OUTAGE_ALERT_AFTER` or more the meter raises ECS80 (0x0067) to the
+        network operator: alert 0x8F36 "Supply Outage Restored - outage >= 3 minutes" with
+        the interruption and restoration date-times (gbcs-reference.md 5.4).
+        """
+        now = _device_time_of(tx)
+        if not on:
+            if tx.get(OUTAGE_START) is None:
+                tx.put(OUTAGE_START, respond.cosem_datetime(now))
+                tx.put_json(OUTAGE_START_S, int(tx.now.timestamp()))
+                tx.log("event", "supply outage")
+            return
+        started = tx.get(OUTAGE_START)
+        start_s = tx.get_json(OUTAGE_START_S, None)
+        if started is None:
+            return
+        tx.delete(OUTAGE_START)
+        tx.delete(OUTAGE_START_S)
+        lasted = int(tx.now.timestamp()) - (start_s if isinstance(start_s, int) else 0)
+        tx.log("event", f"supply restored after {lasted} s")
+        self.registers_due(tx)
+        operator = self.credentials.anchor(Role.NETWORK_OPERATOR)
+        if lasted < OUTAGE_ALERT_AFTER.total_seconds() or operator is None:
+            return
+        restored = OctetString(respond.cosem_datetime(now))
+        data = respond.dlms_alert(
+            tx, self.credentials, operator.eui, ALERT_OUTAGE_RESTORED,
+            (OctetString(started), restored), message_code=ECS80_OUTAGE_RESTORE,
+        )  # fmt: skip
+        self.send(tx, self.UPLINK, data)
+        tx.tally("sent")
 
     # ------------------------------------------------------------------ commands
 
@@ -430,6 +509,13 @@ class EsmeMachine(CommandMachine):
 
 
 KEYPAD: Final = "keypad"  #: port of typed UTRNs
+OTA: Final = "ota"  #: port of delivered firmware images (firmware distribution)
+POWER: Final = "power"  #: the meter's mains supply (inactive: outage)
+OUTAGE_START: Final = "esme/outage/start"  #: COSEM date-time the supply was lost
+OUTAGE_START_S: Final = "esme/outage/start_s"  #: the same instant, seconds since the epoch
+OUTAGE_ALERT_AFTER: Final = timedelta(minutes=3)
+ALERT_OUTAGE_RESTORED: Final = 0x8F36  #: Supply Outage Restored - outage >= 3 minutes
+ECS80_OUTAGE_RESTORE: Final = 0x0067  #: ECS80 Supply Outage Restore Alert from ESME
 ENABLE_BUTTON: Final = "enable_button"
 EMERGENCY_CREDIT_BUTTON: Final = "emergency_credit_button"
 ECS68_BILLING_ALERT: Final = 0x0061  #: ECS68 ESME Critical Sensitive Alert (Billing Data Log)
@@ -454,6 +540,9 @@ _DATED_READS: Final = frozenset(
 #: Use cases outside the volume whose successors are future-dated capable (ECS08a, ECS46d):
 #: their responses carry the date-time the same way (gbcs-reference.md 7.2.7).
 _DATED_LEGACY: Final = frozenset({"ECS08", "ECS46c"})
+#: Top-ups: the response carries the time the credit was applied (gbcs-reference.md 3.2,
+#: date-time present in CS01a / CS01b responses).
+_DATED_TOP_UPS: Final = frozenset({"CS01a", "CS01b"})
 
 
 def _dated_response(message_code: int) -> bool:
@@ -462,4 +551,5 @@ def _dated_response(message_code: int) -> bool:
     use_case = by_message_code(message_code)
     if use_case is None:
         return False
-    return bool(use_case.future_dated) or use_case.id in _DATED_READS | _DATED_LEGACY
+    dated = _DATED_READS | _DATED_LEGACY | _DATED_TOP_UPS
+    return bool(use_case.future_dated) or use_case.id in dated

@@ -88,11 +88,26 @@ _CONFIG_TYPES: Final = _READING_TYPES - {"compact-array"} | {
     "visible-string",
     "utf8-string",
 }
-#: Logs: the number of entries depends on the device's history.
+#: Logs: the number of entries depends on the device's history. The ESME Billing Data Logs
+#: (ECS20a-d: 0x002E, 0x002F, 0x0030, 0x00C9), the Daily Read Logs (ECS21a-c: 0x0033,
+#: 0x0034, 0x0035) and the Boost Function event log read by ECS61c (0x005E, 7/0-0:99.98.20
+#: .255) are profile buffers like the others here.
 LOG_CODES: Final = _codes(
-    0x002E, 0x00C9, 0x0035, 0x0036, 0x0038, 0x0039, 0x00C0, 0x0048, 0x0049, 0x0093,
-    0x0094, 0x00B9, 0x00BA, 0x00FD, 0x0004, 0x010F, 0x00FE, 0x0013, 0x00BC,
+    0x002E, 0x002F, 0x0030, 0x00C9, 0x0033, 0x0034, 0x0035, 0x0036, 0x0038, 0x0039,
+    0x00C0, 0x0048, 0x0049, 0x0093, 0x0094, 0x00B9, 0x00BA, 0x00FD, 0x0004, 0x010F,
+    0x00FE, 0x0013, 0x00BC, 0x005E,
 )  # fmt: skip
+#: Configured calendars read back: the number of seasons, week profiles, day profiles (and
+#: switch times per day), special days and schedule entries is the calendar the reference
+#: meter was configured with outside the set. (message code, an fnmatch pattern of the
+#: ``list_of_data`` indexes of those attributes in the use case's object list order, what
+#: they are.)
+_CALENDARS: Final = (
+    (0x003A, "[2-5]", "ECS24: TariffSwitchingTable seasons / weeks / days and SpecialDays"),
+    (0x00BD, "[3-6]", "ECS24b: SpecialDays and the second element's TariffSwitchingTable"),
+    (0x00BB, "1[01]", "ECS61a: auxiliary controller special days and schedule"),
+    (0x011C, "[56]", "ECS61d: auxiliary controller special days and schedule"),
+)
 #: ECS70 Set Clock: the response reads the clock's time and status (rows 675, 676).
 CLOCK_CODES: Final = _codes(0x0062)
 #: Firmware version reads and activation outcomes: the device's own version (CS06, CS08).
@@ -100,6 +115,9 @@ FIRMWARE_CODES: Final = _codes(0x0012, 0x00CA, 0x0129, 0x012B)
 #: The device's own credentials: certificates, certificate requests, trust anchor details
 #: (CS02a, CS02c, CS02e, CS02f).
 CREDENTIAL_CODES: Final = _codes(0x0008, 0x000A, 0x000C, 0x011B)
+#: Trust anchor replacement (CS02b modes 0x0100-0x0109, CS02g 0x0125 / 0x0126) and their
+#: outcome alerts (0x00CB, 0x0124).
+ANCHOR_UPDATE_CODES: Final = _codes(*range(0x0100, 0x010A), 0x0125, 0x0126, 0x00CB, 0x0124)
 #: GSME clock (GCS28): the response carries the device time.
 GSME_CLOCK_CODES: Final = _codes(0x007F)
 
@@ -195,6 +213,18 @@ RULES: Final[tuple[Rule, ...]] = (
         CONFIG_READ_CODES,
         _CONFIG_TYPES,
     ),
+    *(
+        Rule(
+            "dlms",
+            f"dlms.access_response.list_of_data[[]{indexes}[]]*",
+            Allow.LENGTH,
+            f"{what}: how many entries the configured calendar holds (set outside the "
+            "recorded set, as the values above); the entries present are still compared",
+            _codes(code),
+            frozenset({"array"}),
+        )
+        for code, indexes, what in _CALENDARS
+    ),
     Rule(
         "dlms",
         "dlms.access_response.list_of_data[[]3[]]",
@@ -252,6 +282,17 @@ RULES: Final[tuple[Rule, ...]] = (
         "the device's clock",
         GSME_CLOCK_CODES | FIRMWARE_CODES,
         frozenset({"GeneralizedTime"}),
+    ),
+    Rule(
+        "asn1",
+        "asn1[[]0[]][[]1[]][[]3[]][[]*[]][[]3[]]",
+        Allow.VALUE,
+        "existingSubjectKeyID of a replacement outcome (gbcs-reference.md 7.8, CS02b "
+        "executionOutcome.replacementOutcomes): the key identifier of the anchor the device "
+        "held before, i.e. of the PKI the device under test was provisioned with, not the "
+        "reference one; the replacing key identifier, status and EUIs are still compared",
+        ANCHOR_UPDATE_CODES,
+        frozenset({"OCTET STRING"}),
     ),
     Rule("asn1", "asn1*", Allow.LENGTH, "a device log holds what the device recorded", LOG_CODES),
     Rule(

@@ -60,6 +60,8 @@ EMULATED_PARTIES: Final[Mapping[Role, Eui64]] = {
     Role.TRANSITIONAL_COS: Eui64.parse("90-B3-D5-1F-30-00-00-04"),
     Role.WAN_PROVIDER: Eui64.parse("90-B3-D5-1F-30-00-00-07"),
     Role.OTHER_USER: Eui64.parse("90-B3-D5-1F-30-04-00-00"),
+    # the SMETS v5 load controller (reference 1.2: role 8 of the DCC key store)
+    Role.LOAD_CONTROLLER: Eui64.parse("90-B3-D5-1F-30-01-00-08"),
 }
 #: Default start of an emulated device's clock (overridable per provider).
 DEFAULT_START: Final = datetime(2020, 1, 1, tzinfo=UTC)

@@ -40,6 +40,20 @@ REGISTRY_ROLES: Final[dict[use_cases.Role, Role]] = {
 UNSTATED_ROLES: Final = frozenset(Role) - {Role.ROOT, Role.ISSUING_AUTHORITY}
 
 
+#: Commands a remote party may send signed with its own DS key and *not* MACed by the ACB
+#: (a bare general-signing message: gbcs-reference.md 3.3, 3.5 "DF + signature (no MAC)").
+#: GBCS lets the security credential use cases run without the ACB's credentials, since they
+#: are what may need replacing or checking: CS02a / CS02f (0x0008, 0x011B: Provide Security
+#: Credential Details) from any trusted party, and CS02b (0x0100-0x0109) from the Recovery
+#: party, which replaces anchors when the others are compromised. Everything else needs the
+#: MAC. [the main body's exact rule is not in /work/shared; the set is what 3.5 lists]
+SIGNED_ONLY: Final[dict[int, frozenset[Role]]] = {
+    0x0008: UNSTATED_ROLES,
+    0x011B: UNSTATED_ROLES,
+    **{code: frozenset({Role.RECOVERY}) for code in range(0x0100, 0x010A)},
+}
+
+
 @dataclass(frozen=True, slots=True)
 class CommandPolicy:
     """What a device requires of one command message code."""
@@ -51,9 +65,15 @@ class CommandPolicy:
     signature_optional: bool  #: criticality unknown: verify a signature only if present
     replay_protected: bool  #: Originator Counter must exceed the last accepted
     future_dated: bool  #: "Capable of Future Dated Invocation"
+    #: roles whose command may come signed but without the ACB's MAC (:data:`SIGNED_ONLY`)
+    signed_only: frozenset[Role] = frozenset()
 
     def allows(self, role: Role) -> bool:
         return role in self.roles
+
+    def accepts_signed_only(self, role: Role) -> bool:
+        """Whether ``role`` may send this command with a signature and no MAC."""
+        return role in self.signed_only
 
 
 def _roles(use_case: UseCase) -> frozenset[Role]:
@@ -85,6 +105,7 @@ def policy_of(code: int) -> CommandPolicy | None:
         unknown,
         critical if replay is None else replay,
         bool(use_case.future_dated),
+        SIGNED_ONLY.get(code, frozenset()),
     )
 
 

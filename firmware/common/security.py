@@ -16,7 +16,9 @@ Theory of operation
    ``ctr/<role>/<eui hex>``); counters of non-replay-protected commands are neither checked
    nor recorded (gbcs-reference 9.2: "Protection Against Replay required" = No);
 5. the role may originate this message code (access permissions);
-6. the ACB's MAC (every remote-party command travels in a MAC header);
+6. the ACB's MAC (every remote-party command travels in a MAC header), except for the
+   signed-only commands :data:`~smemu.firmware.common.policy.SIGNED_ONLY` names, whose
+   remote-party signature must then verify;
 7. the remote party's signature: required for critical (SME.C.C) commands, verified when
    present on "variant" ones.
 
@@ -202,7 +204,12 @@ def check_command(
     if not policy.allows(role):
         return Rejected(Rejection.ROLE, inner)
     if not isinstance(message, MacProtectedMessage):
-        return Rejected(Rejection.NO_MAC, inner)
+        # signed-only commands (policy.SIGNED_ONLY): the signature stands in for the MAC
+        if not (inner.signature and policy.accepts_signed_only(role)):
+            return Rejected(Rejection.NO_MAC, inner)
+        if secure.verify_signature(located, credentials.keystore) is not secure.Verdict.VALID:
+            return Rejected(Rejection.BAD_SIGNATURE, inner)
+        return Accepted(inner, role, True, policy.replay_protected, policy)
     if secure.verify_mac(located, credentials.keystore, credentials.acbs) is not (
         secure.Verdict.VALID
     ):

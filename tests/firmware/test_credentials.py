@@ -28,11 +28,11 @@ from smemu.protocols.asn1 import (
 from smemu.protocols.asn1.credentials import (
     AuthorisingRemotePartyControl,
     CredentialsReplacementMode,
-    ProvideDeviceCertificateResponseCode,
     TrustAnchorReplacement,
     UpdateDeviceCertificateResponseCode,
 )
 from smemu.protocols.asn1.values import (
+    CellUsage,
     Certificate,
     KeyUsage,
     RemotePartyRole,
@@ -78,7 +78,10 @@ def test_cs02a_reports_held_anchors_and_unknown_roles(pki: Pki) -> None:
         supplier, transcos = payload.remote_party_details
         assert supplier.status_code is StatusCode.SUCCESS
         assert supplier.trust_anchor_cell_details is not None
-        assert [c.key_usage for c in supplier.trust_anchor_cell_details] == [DS, KA]
+        # management DS and KA cells, and the supplier's prepayment top-up KA cell
+        cells = supplier.trust_anchor_cell_details
+        assert [c.key_usage for c in cells] == [DS, KA, KA]
+        assert cells[2].cell_usage is CellUsage.PREPAYMENT_TOP_UP
         assert {c.subject_unique_id for c in supplier.trust_anchor_cell_details} == {
             pki.remote_parties[Role.SUPPLIER]
         }
@@ -88,11 +91,15 @@ def test_cs02a_reports_held_anchors_and_unknown_roles(pki: Pki) -> None:
 
 def test_cs02c_then_cs02d_installs_a_new_key_and_cs02e_returns_it(pki: Pki) -> None:
     esme = booted(pki, ESME, DeviceType.ESME)
-    _, empty = answer(
+    _, provisioned = answer(
         send(esme, pki, cu.CS02E, 50, ProvideDeviceCertificateCommand(DS)), pki.keystore
     )
-    assert empty == ProvideDeviceCertificateResponse(
-        response_code=ProvideDeviceCertificateResponseCode.NO_CERTIFICATE_HELD
+    # the device holds the certificate its PKI issued for its DS key (provisioning)
+    assert isinstance(provisioned, ProvideDeviceCertificateResponse)
+    assert provisioned.certificate is not None
+    issued_cert = x509.load_der_x509_certificate(bytes(provisioned.certificate))
+    assert public_point(issued_cert.public_key()) == public_point(  # type: ignore[arg-type]
+        private_key_from_scalar(esme.nvm["cred/ds"])
     )
     _, issued = answer(
         send(esme, pki, cu.CS02C, 51, IssueSecurityCredentialsCommand(DS)), pki.keystore
