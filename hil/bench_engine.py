@@ -139,10 +139,12 @@ class EngineBench:
         engine = mhh / self.engine_s if self.engine_s else 0.0
         plain = mhh / self.plain_c_s if self.plain_c_s else 0.0
         ref = ref_mhh / self.reference_s if self.reference_s else 0.0
-        full = lay.log_sections(lay.F_LOG_PROFILE | lay.F_LOG_DAILY | lay.F_LOG_BILLING)[4]
+        full_flags = lay.F_LOG_PROFILE | lay.F_LOG_DAILY | lay.F_LOG_BILLING
+        full = lay.log_sections(full_flags)[4]
         every_log = lay.F_LOG_PROFILE | lay.F_LOG_PROFILE_EXPORT | lay.F_LOG_DAILY
         every_log |= lay.F_LOG_BILLING
         with_export = lay.log_sections(every_log)[4]
+        with_reactive = lay.log_sections(full_flags | lay.F_LOG_PROFILE_REACTIVE)[4]
         return {
             "implementation": self.implementation,
             "tariff": TARIFF,
@@ -163,6 +165,8 @@ class EngineBench:
             "state_bytes_per_meter": lay.STATE_BYTES,
             "log_bytes_per_meter": full,
             "log_bytes_per_meter_with_export_profile": with_export,
+            #: the reactive import profile is a separate log flag (uint16 varh, like import)
+            "log_bytes_per_meter_with_reactive_profile": with_reactive,
             "events": self.events,
             "reference_meters": self.reference_meters,
             "checksum": self.checksum,

@@ -16,15 +16,29 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from typing import Final
+from typing import Final, Protocol
 
 from smemu.firmware.registers import layout, loadcontrol, reference
 from smemu.firmware.registers.layout import Buffer
 from smemu.firmware.registers.loadcontrol import SwitchCalendar, SwitchCommand
 
-AdvanceFunction = Callable[
-    [Buffer, Buffer, "Buffer | None", int, int, Buffer, "Buffer | None"], bytes
-]
+
+class AdvanceFunction(Protocol):
+    """The signature both engines' ``advance`` share (see reference.advance)."""
+
+    def __call__(  # noqa: PLR0917 - the positional signature of _engine.advance
+        self,
+        table: Buffer,
+        states: Buffer,
+        logs: Buffer | None,
+        t_from: int,
+        t_to: int,
+        imports: Buffer,
+        exports: Buffer | None = None,
+        reactive: Buffer | None = None,
+        /,
+    ) -> bytes: ...
+
 
 C_ERROR: str | None = None  #: why the C extension is not active (None when it is)
 advance: AdvanceFunction = reference.advance

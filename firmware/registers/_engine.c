@@ -51,8 +51,8 @@
 #error "the engine's byte layouts are little-endian"
 #endif
 
-/* ---- layout.py, LAYOUT_VERSION 2 (init test compares these with layout.py) ---- */
-#define LAYOUT_VERSION 2
+/* ---- layout.py, LAYOUT_VERSION 3 (init test compares these with layout.py) ---- */
+#define LAYOUT_VERSION 3
 #define INTERVAL 1800
 #define DAY 86400
 #define HOUR 3600
@@ -93,6 +93,7 @@
 #define F_LOG_PROFILE_EXPORT 16
 #define F_LOG_DAILY 32
 #define F_LOG_BILLING 64
+#define F_LOG_PROFILE_REACTIVE 128
 
 #define S_T 0
 #define S_FLAGS 1
@@ -114,6 +115,7 @@
 #define S_BILLING_HEAD 18
 #define S_MD_ACC 36
 #define S_MD_ACC_EXPORT 37
+#define S_REACTIVE 38
 #define S_TOU 40
 #define S_BLOCK (S_TOU + 48)
 #define S_MATRIX (S_BLOCK + 32)
@@ -283,7 +285,7 @@ typedef struct {
     int64_t s[STATE_WORDS];
     int32_t index;
     Events *ev;
-    uint8_t *prof, *xprof, *daily, *billing; /* log sections, or NULL */
+    uint8_t *prof, *xprof, *rprof, *daily, *billing; /* log sections, or NULL */
     /* lazy folding */
     _Alignas(64) uint32_t fold[N_PROFILES][48]; /* aligned: 32-byte vectors stay in a line */
     uint32_t used; /* profiles with something in fold */
@@ -545,11 +547,12 @@ static void midnight(Meter *M, int64_t t, int64_t wd, int64_t slot, int billing)
     if (!(w[T_FLAGS] & F_BLOCK_RESET_BILLING)) reset_blocks(s);
 }
 
-static void log_profile(Meter *M, uint16_t e, uint16_t x) {
-    if (!M->prof && !M->xprof) return;
+static void log_profile(Meter *M, uint16_t e, uint16_t x, uint16_t q) {
+    if (!M->prof && !M->xprof && !M->rprof) return;
     int64_t head = M->s[S_PROFILE_HEAD] % PROFILE_SLOTS;
     if (M->prof) memcpy(M->prof + 2 * head, &e, 2);
     if (M->xprof) memcpy(M->xprof + 2 * head, &x, 2);
+    if (M->rprof) memcpy(M->rprof + 2 * head, &q, 2);
     M->s[S_PROFILE_HEAD] += 1;
 }
 
@@ -564,7 +567,7 @@ typedef struct DayPlan {
 
 /* reference.py _Meter.interval, for the interval starting at t (local slot `slot`) */
 static void interval(Meter *M, int64_t t, int64_t slot, const DayPlan *day, int64_t e,
-                     int64_t x) {
+                     int64_t x, int64_t q) {
     int64_t *s = M->s;
     const int64_t *w = M->w;
     int64_t end = t + INTERVAL, wd = day->wd;
@@ -575,10 +578,11 @@ static void interval(Meter *M, int64_t t, int64_t slot, const DayPlan *day, int6
         flush(M);
         emit(M->ev, M->index, E_SUPPLY_DISABLED, t, available(M));
     }
-    if (f & M_DISABLED) e = x = 0;
+    if (f & M_DISABLED) e = x = q = 0;
     s[S_IMPORT] += e;
     s[S_EXPORT] += x;
-    log_profile(M, (uint16_t)e, (uint16_t)x);
+    s[S_REACTIVE] += q;
+    log_profile(M, (uint16_t)e, (uint16_t)x, (uint16_t)q);
     s[S_MD_ACC] += e;
     s[S_MD_ACC_EXPORT] += x;
     if (end % (md_period(w) * INTERVAL) == 0) {
@@ -748,7 +752,8 @@ static int64_t block_day_n(Meter *M, const int64_t *sel, const uint8_t *slots, i
 /* A whole normal day at once; returns 0 (having changed nothing) when it cannot. Nothing
  * but block changes may happen inside the day (their instants come from block_energy, in
  * order); credit thresholds are checked against an upper bound of the day's debits. */
-static int fast_day(Meter *M, const DayPlan *day, const uint16_t *imp, const uint16_t *exp) {
+static int fast_day(Meter *M, const DayPlan *day, const uint16_t *imp, const uint16_t *exp,
+                    const uint16_t *rea) {
     int64_t *s = M->s;
     const int64_t *w = M->w;
     const Profile *pr = M->profiles + day->profile;
@@ -757,7 +762,7 @@ static int fast_day(Meter *M, const DayPlan *day, const uint16_t *imp, const uin
     int n = (int)((day->end - start) / INTERVAL); /* 48, or 46 / 50 across a DST change */
     if (f & M_PENDING_DISABLE || md_period(w) != 1) return 0;
     int disabled = (f & M_DISABLED) != 0;
-    uint32_t sum = 0, xsum = 0;
+    uint32_t sum = 0, xsum = 0, rsum = 0;
     uint16_t max = 0, xmax = 0;
     if (!disabled) {
         for (int j = 0; j < n; j++) {
@@ -770,6 +775,8 @@ static int fast_day(Meter *M, const DayPlan *day, const uint16_t *imp, const uin
                 xsum += exp[j];
                 xmax = exp[j] > xmax ? exp[j] : xmax;
             }
+        if (rea)
+            for (int j = 0; j < n; j++) rsum += rea[j];
     }
     /* hourly debts over the n / 2 hour ends of the day; one that clears at hour end h (the
      * debt needs h takes of the rate) has its event queued for emit_due */
@@ -820,12 +827,14 @@ static int fast_day(Meter *M, const DayPlan *day, const uint16_t *imp, const uin
     }
     s[S_IMPORT] += sum;
     s[S_EXPORT] += xsum;
-    if (M->prof || M->xprof) {
+    s[S_REACTIVE] += rsum;
+    if (M->prof || M->xprof || M->rprof) {
         static const uint16_t zeros[50];
         int64_t head = s[S_PROFILE_HEAD] % PROFILE_SLOTS;
         int64_t first = PROFILE_SLOTS - head < n ? PROFILE_SLOTS - head : n;
         const uint16_t *src = disabled ? zeros : imp;
         const uint16_t *xsrc = (disabled || !exp) ? zeros : exp;
+        const uint16_t *rsrc = (disabled || !rea) ? zeros : rea;
         if (M->prof) {
             memcpy(M->prof + 2 * head, src, (size_t)first * 2);
             memcpy(M->prof, src + first, (size_t)(n - first) * 2);
@@ -833,6 +842,10 @@ static int fast_day(Meter *M, const DayPlan *day, const uint16_t *imp, const uin
         if (M->xprof) {
             memcpy(M->xprof + 2 * head, xsrc, (size_t)first * 2);
             memcpy(M->xprof, xsrc + first, (size_t)(n - first) * 2);
+        }
+        if (M->rprof) {
+            memcpy(M->rprof + 2 * head, rsrc, (size_t)first * 2);
+            memcpy(M->rprof, rsrc + first, (size_t)(n - first) * 2);
         }
         s[S_PROFILE_HEAD] += n;
     }
@@ -900,12 +913,14 @@ static int buffer_get(PyObject *obj, Py_buffer *view, int writable, const char *
 }
 
 static Py_ssize_t log_sections(int64_t flags, Py_ssize_t *prof, Py_ssize_t *xprof,
-                               Py_ssize_t *daily, Py_ssize_t *billing) {
+                               Py_ssize_t *rprof, Py_ssize_t *daily, Py_ssize_t *billing) {
     Py_ssize_t off = 0;
     *prof = off;
     off += (flags & F_LOG_PROFILE) ? PROFILE_SLOTS * 2 : 0;
     *xprof = off;
     off += (flags & F_LOG_PROFILE_EXPORT) ? PROFILE_SLOTS * 2 : 0;
+    *rprof = off;
+    off += (flags & F_LOG_PROFILE_REACTIVE) ? PROFILE_SLOTS * 2 : 0;
     *daily = off;
     off += (flags & F_LOG_DAILY) ? DAILY_SLOTS * 8 : 0;
     *billing = off;
@@ -922,8 +937,8 @@ typedef struct {
     char *states;
     uint8_t *logs;
     Py_ssize_t per_log, meters, intervals;
-    const uint8_t *imp, *exp;
-    int imp_const, exp_const;
+    const uint8_t *imp, *exp, *rea; /* rea: reactive import, or NULL */
+    int imp_const, exp_const, rea_const;
     int64_t t_from;
     DayPlan *plan;
     Py_ssize_t days, billing_days; /* days in the plan, billing snapshots among them */
@@ -944,6 +959,25 @@ static int series(Py_buffer *b, Span *sp, int *constant) {
     return -1;
 }
 
+/* Reactive import of meter m over intervals [k0, k0 + n) (the supply on throughout). */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static int64_t reactive_sum(const Span *sp, Py_ssize_t m, Py_ssize_t k0, int64_t n) {
+    uint16_t v;
+    if (sp->rea_const) {
+        memcpy(&v, sp->rea + 2 * m, 2);
+        return (int64_t)v * n;
+    }
+    const uint8_t *p = sp->rea + 2 * (m * sp->intervals + k0);
+    int64_t sum = 0;
+    for (int64_t k = 0; k < n; k++) {
+        memcpy(&v, p + 2 * k, 2);
+        sum += v;
+    }
+    return sum;
+}
+
 /* A run of ordinary days from plan day d0 (whole, inside the span, no billing snapshot,
  * supply on): fast_day's work on each, with the day's fixed charges (standing charge,
  * debt recovery that cannot clear a debt within the run) booked once for the run, and
@@ -955,7 +989,8 @@ static Py_ssize_t fast_days(Meter *M, const Span *sp, Py_ssize_t m, Py_ssize_t d
     int64_t *s = M->s;
     const int64_t *w = M->w;
     int64_t f = s[S_FLAGS];
-    if (f & (M_PENDING_DISABLE | M_DISABLED) || sp->exp || M->prof || M->xprof) return 0;
+    if (f & (M_PENDING_DISABLE | M_DISABLED) || sp->exp || M->prof || M->xprof || M->rprof)
+        return 0;
     if (md_period(w) != 1) return 0;
     int prepay = (f & M_PREPAY) != 0;
     int suspend = (w[T_FLAGS] & F_SUSPEND_DEBT_EMERGENCY) && (f & M_EC_ACTIVE);
@@ -1065,8 +1100,8 @@ static Py_ssize_t fast_days(Meter *M, const Span *sp, Py_ssize_t m, Py_ssize_t d
 }
 
 static void run_meter(Span *sp, Py_ssize_t m, Meter *M, Events *ev) {
-    Py_ssize_t prof, xprof, daily, billing;
-    log_sections(sp->w[T_FLAGS], &prof, &xprof, &daily, &billing);
+    Py_ssize_t prof, xprof, rprof, daily, billing;
+    log_sections(sp->w[T_FLAGS], &prof, &xprof, &rprof, &daily, &billing);
     memset(M, 0, sizeof *M);
     M->w = sp->w;
     M->profiles = sp->profiles;
@@ -1078,6 +1113,7 @@ static void run_meter(Span *sp, Py_ssize_t m, Meter *M, Events *ev) {
         int64_t fl = sp->w[T_FLAGS];
         M->prof = (fl & F_LOG_PROFILE) ? base + prof : NULL;
         M->xprof = (fl & F_LOG_PROFILE_EXPORT) ? base + xprof : NULL;
+        M->rprof = (fl & F_LOG_PROFILE_REACTIVE) ? base + rprof : NULL;
         M->daily = (fl & F_LOG_DAILY) ? base + daily : NULL;
         M->billing = (fl & F_LOG_BILLING) ? base + billing : NULL;
         /* the log entries this span writes were last written a ring ago, out of cache:
@@ -1095,7 +1131,7 @@ static void run_meter(Span *sp, Py_ssize_t m, Meter *M, Events *ev) {
                 for (int b = 0; b < BILLING_WORDS * 8; b += 64) PREFETCH_WRITE(e + b);
             }
     }
-    uint16_t ibuf[50], xbuf[50], cbuf[50];
+    uint16_t ibuf[50], xbuf[50], rbuf[50], cbuf[50];
     if (sp->imp_const) {
         uint16_t c;
         memcpy(&c, sp->imp + 2 * m, 2);
@@ -1104,6 +1140,8 @@ static void run_meter(Span *sp, Py_ssize_t m, Meter *M, Events *ev) {
     for (Py_ssize_t d = 0; d < sp->days; d++) {
         Py_ssize_t done = fast_days(M, sp, m, d, cbuf);
         if (done) {
+            /* fast_days leaves reactive import to this (the supply was on throughout) */
+            if (sp->rea) M->s[S_REACTIVE] += reactive_sum(sp, m, sp->plan[d].k0, 48 * done);
             d += done - 1;
             continue;
         }
@@ -1115,7 +1153,7 @@ static void run_meter(Span *sp, Py_ssize_t m, Meter *M, Events *ev) {
         Py_ssize_t k0 = (Py_ssize_t)((a - sp->t_from) / INTERVAL);
         Py_ssize_t k1 = (Py_ssize_t)((b - sp->t_from) / INTERVAL);
         if (a == day->start && b == day->end) { /* a whole day: 48 intervals, or 46 / 50 */
-            const uint16_t *ip = ibuf, *xp = NULL;
+            const uint16_t *ip = ibuf, *xp = NULL, *rp = NULL;
             size_t bytes = (size_t)(k1 - k0) * 2;
             if (sp->imp_const) {
                 uint16_t c;
@@ -1139,16 +1177,27 @@ static void run_meter(Span *sp, Py_ssize_t m, Meter *M, Events *ev) {
                     xp = xbuf;
                 }
             }
-            if (fast_day(M, day, ip, xp)) continue;
+            if (sp->rea) {
+                if (sp->rea_const) {
+                    uint16_t c;
+                    memcpy(&c, sp->rea + 2 * m, 2);
+                    for (int j = 0; j < 50; j++) rbuf[j] = c;
+                } else {
+                    memcpy(rbuf, sp->rea + 2 * (m * sp->intervals + k0), bytes);
+                }
+                rp = rbuf;
+            }
+            if (fast_day(M, day, ip, xp, rp)) continue;
         }
         for (Py_ssize_t k = k0; k < k1; k++) {
-            uint16_t e = 0, x = 0;
+            uint16_t e = 0, x = 0, q = 0;
             memcpy(&e, sp->imp + 2 * (sp->imp_const ? m : m * sp->intervals + k), 2);
             if (sp->exp) memcpy(&x, sp->exp + 2 * (sp->exp_const ? m : m * sp->intervals + k), 2);
+            if (sp->rea) memcpy(&q, sp->rea + 2 * (sp->rea_const ? m : m * sp->intervals + k), 2);
             int64_t t = sp->t_from + k * INTERVAL;
             int64_t i = (t - day->start) / INTERVAL;
             int64_t slot = day->end - day->start == DAY ? i : day->slots[i];
-            interval(M, t, slot, day, e, x);
+            interval(M, t, slot, day, e, x, q);
         }
     }
     flush(M);
@@ -1261,13 +1310,13 @@ static int check_table(const int64_t *w) {
 
 static PyObject *engine_advance(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
-    if (nargs < 6 || nargs > 7) {
-        PyErr_SetString(PyExc_TypeError,
-                        "advance(table, states, logs, t_from, t_to, imports, exports=None)");
+    if (nargs < 6 || nargs > 8) {
+        PyErr_SetString(PyExc_TypeError, "advance(table, states, logs, t_from, t_to, imports, "
+                                         "exports=None, reactive=None)");
         return NULL;
     }
-    Py_buffer tb = {0}, sb = {0}, lb = {0}, ib = {0}, xb = {0};
-    int have_l = 0, have_x = 0;
+    Py_buffer tb = {0}, sb = {0}, lb = {0}, ib = {0}, xb = {0}, rb = {0};
+    int have_l = 0, have_x = 0, have_r = 0;
     PyObject *result = NULL;
     Span *sp = NULL;
     /* the event buffer is kept per thread between calls (up to EVENT_KEEP bytes), so a
@@ -1286,9 +1335,13 @@ static PyObject *engine_advance(PyObject *module, PyObject *const *args, Py_ssiz
         have_l = 1;
     }
     if (buffer_get(args[5], &ib, 0, "imports") < 0) goto done;
-    if (nargs == 7 && args[6] != Py_None) {
+    if (nargs >= 7 && args[6] != Py_None) {
         if (buffer_get(args[6], &xb, 0, "exports") < 0) goto done;
         have_x = 1;
+    }
+    if (nargs == 8 && args[7] != Py_None) {
+        if (buffer_get(args[7], &rb, 0, "reactive") < 0) goto done;
+        have_r = 1;
     }
     if (tb.len != TABLE_WORDS * 8) {
         PyErr_Format(PyExc_ValueError, "table must be %d bytes", TABLE_WORDS * 8);
@@ -1320,8 +1373,8 @@ static PyObject *engine_advance(PyObject *module, PyObject *const *args, Py_ssiz
     sp->intervals = (Py_ssize_t)((t_to - t_from) / INTERVAL);
     sp->t_from = t_from;
     sp->states = sb.buf;
-    Py_ssize_t a, b, c, d;
-    sp->per_log = log_sections(sp->w[T_FLAGS], &a, &b, &c, &d);
+    Py_ssize_t a, b, c, d, e;
+    sp->per_log = log_sections(sp->w[T_FLAGS], &a, &b, &c, &d, &e);
     if (have_l) {
         if (lb.len != sp->per_log * sp->meters) {
             PyErr_Format(PyExc_ValueError, "logs must be %zd bytes per meter", sp->per_log);
@@ -1334,6 +1387,10 @@ static PyObject *engine_advance(PyObject *module, PyObject *const *args, Py_ssiz
     if (have_x) {
         if (series(&xb, sp, &sp->exp_const) < 0) goto done;
         sp->exp = xb.buf;
+    }
+    if (have_r) {
+        if (series(&rb, sp, &sp->rea_const) < 0) goto done;
+        sp->rea = rb.buf;
     }
     for (Py_ssize_t m = 0; m < sp->meters; m++) {
         int64_t t;
@@ -1379,6 +1436,7 @@ done:
     if (have_l) PyBuffer_Release(&lb);
     if (ib.obj) PyBuffer_Release(&ib);
     if (have_x) PyBuffer_Release(&xb);
+    if (have_r) PyBuffer_Release(&rb);
     return result;
 }
 
@@ -1611,7 +1669,8 @@ done:
 
 static PyMethodDef engine_methods[] = {
     {"advance", (PyCFunction)(void (*)(void))engine_advance, METH_FASTCALL,
-     "advance(table, states, logs, t_from, t_to, imports, exports=None) -> bytes of events"},
+     "advance(table, states, logs, t_from, t_to, imports, exports=None, reactive=None) -> "
+     "bytes of events"},
     {"naive_tou", (PyCFunction)(void (*)(void))engine_naive_tou, METH_FASTCALL,
      "naive_tou(rates, imports, registers) -> None: the naive per-half-hour TOU loop"},
     {"switch_timeline", (PyCFunction)(void (*)(void))engine_switch_timeline, METH_FASTCALL,

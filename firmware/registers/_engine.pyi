@@ -15,6 +15,7 @@ def advance(
     t_to: int,
     imports: Buffer,
     exports: Buffer | None = None,
+    reactive: Buffer | None = None,
     /,
 ) -> bytes: ...
 def naive_tou(rates: Buffer, imports: Buffer, registers: Buffer, /) -> None: ...

@@ -19,7 +19,7 @@ MutableWords = MutableSequence[int]
 #: what the engine accepts as a byte buffer (C: the buffer protocol)
 Buffer: TypeAlias = "bytes | bytearray | memoryview | array[int]"
 
-LAYOUT_VERSION: Final = 2
+LAYOUT_VERSION: Final = 3
 FINE: Final = 1000  #: fine money units per 10^-5 currency unit
 INTERVAL: Final = 1800
 
@@ -68,6 +68,12 @@ F_LOG_PROFILE: Final = 8  #: half-hourly import profile (13 months)
 F_LOG_PROFILE_EXPORT: Final = 16  #: half-hourly export profile (13 months)
 F_LOG_DAILY: Final = 32  #: daily read log (731 days)
 F_LOG_BILLING: Final = 64  #: billing data log (13 snapshots)
+#: half-hourly reactive import profile (13 months, uint16 varh like the import profile); a
+#: flag of its own, off by default: import + reactive profiles alone are 76,032 bytes, over
+#: the 60 KB per-meter log budget, which holds for import profile + daily + billing
+F_LOG_PROFILE_REACTIVE: Final = 128
+F_LOGS: Final = F_LOG_PROFILE | F_LOG_PROFILE_EXPORT | F_LOG_DAILY | F_LOG_BILLING
+F_LOGS_ALL: Final = F_LOGS | F_LOG_PROFILE_REACTIVE  #: every log flag
 
 # ---- state (one per meter) ----
 S_T: Final = 0  #: UTC seconds the registers are valid at
@@ -92,6 +98,7 @@ S_RECOVERED: Final = 19  #: [8 x (t, amount)] payment-based recovery for the wee
 S_RECOVERED_HEAD: Final = 35
 S_MD_ACC: Final = 36  #: import in the current maximum demand period, Wh
 S_MD_ACC_EXPORT: Final = 37  #: export in the current maximum demand period, Wh
+S_REACTIVE: Final = 38  #: reactive import register, varh (0 while the supply is disabled)
 S_TOU: Final = 40  #: [48] Wh
 S_BLOCK: Final = S_TOU + N_TOU  #: [8 x 4] Wh, cumulative
 S_MATRIX: Final = S_BLOCK + N_SETS * N_BLOCKS  #: [8 x 4] Wh in the current block period
@@ -109,7 +116,7 @@ M_PENDING_DISABLE: Final = 64
 M_EC_EXHAUSTED_SENT: Final = 128
 
 # ---- logs (one region per meter; sections present per the table's log flags) ----
-PROFILE_SLOTS: Final = 396 * 48  #: 13 months of half-hours (uint16 Wh each)
+PROFILE_SLOTS: Final = 396 * 48  #: 13 months of half-hours (uint16 Wh or varh each)
 DAILY_SLOTS: Final = 731  #: 24 months of days ((uint32 import, uint32 export) each)
 BILLING_SLOTS: Final = 13
 B_T, B_IMPORT, B_EXPORT, B_COST, B_BALANCE, B_EC, B_ACC_DEBT = range(7)
@@ -148,18 +155,26 @@ EVENT_NAMES: Final = {
 def log_sections(flags: int) -> tuple[int, int, int, int, int]:
     """Byte offsets (profile import, profile export, daily, billing) and the total size.
 
-    A section whose flag is off has the offset of the next one and no size.
+    A section whose flag is off has the offset of the next one and no size. The reactive
+    profile (:func:`reactive_section`) sits between the export profile and the daily log.
     """
     off = 0
     profile = off
     off += PROFILE_SLOTS * 2 if flags & F_LOG_PROFILE else 0
     export = off
     off += PROFILE_SLOTS * 2 if flags & F_LOG_PROFILE_EXPORT else 0
+    off += PROFILE_SLOTS * 2 if flags & F_LOG_PROFILE_REACTIVE else 0
     daily = off
     off += DAILY_SLOTS * 8 if flags & F_LOG_DAILY else 0
     billing = off
     off += BILLING_SLOTS * BILLING_WORDS * 8 if flags & F_LOG_BILLING else 0
     return profile, export, daily, billing, off
+
+
+def reactive_section(flags: int) -> int:
+    """Byte offset of the reactive profile (uint16 varh per half-hour) in a log region."""
+    export = log_sections(flags)[1]
+    return export + (PROFILE_SLOTS * 2 if flags & F_LOG_PROFILE_EXPORT else 0)
 
 
 def log_bytes(table: Words) -> int:

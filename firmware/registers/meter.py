@@ -38,19 +38,28 @@ class MeterRegisters:
 
     def schedule(self, table: Table, at: int) -> None:
         """Make ``table`` active at UTC ``at`` (rounded up to the next half-hour)."""
-        if table.words[lay.T_FLAGS] & 0x78 != self.table.words[lay.T_FLAGS] & 0x78:
+        new, old = table.words[lay.T_FLAGS], self.table.words[lay.T_FLAGS]
+        if new & lay.F_LOGS_ALL != old & lay.F_LOGS_ALL:
             raise ConfigError("a tariff change cannot change which logs the meter keeps")
         self.passive = (table, -(-at // lay.INTERVAL) * lay.INTERVAL)
 
     def advance(
-        self, t_to: int, imports: lay.Buffer, exports: lay.Buffer | None = None
+        self,
+        t_to: int,
+        imports: lay.Buffer,
+        exports: lay.Buffer | None = None,
+        reactive: lay.Buffer | None = None,
     ) -> list[Event]:
-        """Advance to ``t_to`` with per-interval (or constant) uint16 Wh consumption."""
+        """Advance to ``t_to`` with per-interval (or constant) uint16 Wh consumption.
+
+        ``exports`` (Wh) and ``reactive`` (reactive import, varh) have the same shape as
+        ``imports`` (per interval, or one constant), or are None.
+        """
         events: list[Event] = []
         start = t = self.t
-        imp, exp = memoryview(imports).cast("B").cast("H"), None
-        if exports is not None:
-            exp = memoryview(exports).cast("B").cast("H")
+        imp = memoryview(imports).cast("B").cast("H")
+        exp = None if exports is None else memoryview(exports).cast("B").cast("H")
+        rea = None if reactive is None else memoryview(reactive).cast("B").cast("H")
         intervals = (t_to - start) // lay.INTERVAL
         per_interval = len(imp) == intervals
         if not per_interval and len(imp) != 1:
@@ -68,6 +77,7 @@ class MeterRegisters:
                 stop,
                 imp[lo:hi] if per_interval else imp,
                 None if exp is None else (exp[lo:hi] if per_interval else exp),
+                None if rea is None else (rea[lo:hi] if per_interval else rea),
             )
             events.extend(decode_events(data))
             t = stop

@@ -43,6 +43,7 @@ class Registers:
     t: int
     import_wh: int
     export_wh: int
+    reactive_import_varh: int
     tou_wh: tuple[int, ...]
     block_wh: tuple[tuple[int, ...], ...]  #: per block set, per block, cumulative
     block_matrix_wh: tuple[tuple[int, ...], ...]  #: current block period
@@ -70,6 +71,7 @@ def read(state: lay.Words) -> Registers:
         t=s[lay.S_T],
         import_wh=s[lay.S_IMPORT],
         export_wh=s[lay.S_EXPORT],
+        reactive_import_varh=s[lay.S_REACTIVE],
         tou_wh=tuple(s[lay.S_TOU : lay.S_TOU + lay.N_TOU]),
         block_wh=tuple(tuple(s[lay.S_BLOCK + 4 * k : lay.S_BLOCK + 4 * k + 4]) for k in range(8)),
         block_matrix_wh=tuple(

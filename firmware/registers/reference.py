@@ -8,7 +8,7 @@ Theory of operation, for the interval [t, T = t + 30 min) of each meter:
 
 1. *Start*: a disablement deferred by the non-disablement (friendly credit) calendar takes
    effect if this interval is not friendly. While the supply is disabled, consumption is 0.
-2. *Energy* (at T): import and export registers, profile logs, maximum demand (the
+2. *Energy* (at T): import, export and reactive import registers, profile logs, maximum demand (the
    energy of each maximum demand period, 30 minutes by default, ending at UTC multiples of
    the period; the largest since the last billing snapshot, first instant wins), then the
    script selector of the local slot: a TOU rate register (cost = Wh x price), or a block
@@ -53,7 +53,17 @@ IMPLEMENTATION = "python"
 class _Meter:
     """One meter's pass through a span: its state words, log views and the events found."""
 
-    __slots__ = ("daily", "events", "export_profile", "index", "logs", "profile", "s", "w")
+    __slots__ = (
+        "daily",
+        "events",
+        "export_profile",
+        "index",
+        "logs",
+        "profile",
+        "reactive_profile",
+        "s",
+        "w",
+    )
 
     def __init__(self, table: lay.Words, state: array[int], index: int, logs: memoryview | None):
         self.w = table
@@ -66,11 +76,15 @@ class _Meter:
         self.profile = None
         self.export_profile = None
         self.daily = None
+        self.reactive_profile = None
         if logs is not None:
             if flags & lay.F_LOG_PROFILE:
                 self.profile = logs[prof : prof + 2 * lay.PROFILE_SLOTS].cast("H")
             if flags & lay.F_LOG_PROFILE_EXPORT:
                 self.export_profile = logs[exp : exp + 2 * lay.PROFILE_SLOTS].cast("H")
+            if flags & lay.F_LOG_PROFILE_REACTIVE:
+                react = lay.reactive_section(flags)
+                self.reactive_profile = logs[react : react + 2 * lay.PROFILE_SLOTS].cast("H")
             if flags & lay.F_LOG_DAILY:
                 self.daily = logs[daily : daily + 8 * lay.DAILY_SLOTS].cast("I")
 
@@ -165,7 +179,9 @@ class _Meter:
         s[lay.S_PERIOD] = period
         return cost
 
-    def interval(self, t: int, day: int, profile: int, e: int, x: int) -> None:
+    def interval(  # noqa: PLR0917 - one interval's inputs, in the hot loop
+        self, t: int, day: int, profile: int, e: int, x: int, q: int = 0
+    ) -> None:
         """Steps 1-4 of the theory of operation for the interval starting at ``t``."""
         s, w = self.s, self.w
         end = t + lay.INTERVAL
@@ -177,15 +193,19 @@ class _Meter:
             avail = s[lay.S_BALANCE] + (s[lay.S_EC] if flags & lay.M_EC_ACTIVE else 0)
             self.emit(lay.E_SUPPLY_DISABLED, t, avail)
         if flags & lay.M_DISABLED:
-            e = x = 0
+            e = x = q = 0
         s[lay.S_IMPORT] += e
         s[lay.S_EXPORT] += x
-        if self.profile is not None or self.export_profile is not None:
+        s[lay.S_REACTIVE] += q
+        logged = self.profile is not None or self.export_profile is not None
+        if logged or self.reactive_profile is not None:
             head = s[lay.S_PROFILE_HEAD] % lay.PROFILE_SLOTS
             if self.profile is not None:
                 self.profile[head] = e
             if self.export_profile is not None:
                 self.export_profile[head] = x
+            if self.reactive_profile is not None:
+                self.reactive_profile[head] = q
             s[lay.S_PROFILE_HEAD] += 1
         s[lay.S_MD_ACC] += e
         s[lay.S_MD_ACC_EXPORT] += x
@@ -339,6 +359,7 @@ def advance(  # noqa: PLR0917 - the positional signature of _engine.advance
     t_to: int,
     imports: Buffer,
     exports: Buffer | None = None,
+    reactive: Buffer | None = None,
 ) -> bytes:
     """Advance every meter in ``states`` from ``t_from`` to ``t_to`` (UTC seconds).
 
@@ -347,6 +368,7 @@ def advance(  # noqa: PLR0917 - the positional signature of _engine.advance
     :param logs: writable, N log regions of :func:`~layout.log_bytes`, or None (no logs).
     :param imports: uint16 Wh per meter per interval (meter-major), or one per meter.
     :param exports: the same for export, or None.
+    :param reactive: the same for reactive import (uint16 varh), or None (none).
     :return: packed events (:data:`~layout.EVENT_FORMAT`), per meter in time order.
     """
     meters, intervals = check_span(table, states, logs, t_from, t_to)
@@ -354,6 +376,7 @@ def advance(  # noqa: PLR0917 - the positional signature of _engine.advance
     view = memoryview(states).cast("B")
     imp, imp_const = _series(imports, meters, intervals)
     exp, exp_const = _series(exports, meters, intervals)
+    rea, rea_const = _series(reactive, meters, intervals)
     per_log = lay.log_bytes(w)
     log_view = memoryview(logs).cast("B") if logs is not None else None
     for m in range(meters):
@@ -376,7 +399,8 @@ def advance(  # noqa: PLR0917 - the positional signature of _engine.advance
             day = local_day(t)
             e = 0 if imp is None else imp[m if imp_const else m * intervals + k]
             x = 0 if exp is None else exp[m if exp_const else m * intervals + k]
-            meter.interval(t, day, days[day], e, x)
+            q = 0 if rea is None else rea[m if rea_const else m * intervals + k]
+            meter.interval(t, day, days[day], e, x, q)
         view[m * lay.STATE_BYTES : (m + 1) * lay.STATE_BYTES] = state.tobytes()
         for event in meter.events:
             out += struct.pack(lay.EVENT_FORMAT, *event)

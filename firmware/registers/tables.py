@@ -90,6 +90,9 @@ class Settings:
     block_reset: str = "daily"  #: "daily" | "billing"
     log_profile: bool = True
     log_profile_export: bool = False
+    #: half-hourly reactive import profile; off by default: with it, the log region is
+    #: 91,656 bytes a meter instead of 53,640 (layout.F_LOG_PROFILE_REACTIVE)
+    log_profile_reactive: bool = False
     log_daily: bool = True
     log_billing: bool = True
     #: maximum demand period in minutes: a multiple of 30 that divides a day; periods are
@@ -233,6 +236,7 @@ def compile_table(
     flags |= lay.F_BLOCK_RESET_BILLING if cfg.block_reset == "billing" else 0
     flags |= lay.F_LOG_PROFILE if cfg.log_profile else 0
     flags |= lay.F_LOG_PROFILE_EXPORT if cfg.log_profile_export else 0
+    flags |= lay.F_LOG_PROFILE_REACTIVE if cfg.log_profile_reactive else 0
     flags |= lay.F_LOG_DAILY if cfg.log_daily else 0
     flags |= lay.F_LOG_BILLING if cfg.log_billing else 0
     w[lay.T_FLAGS] = flags

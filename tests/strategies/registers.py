@@ -119,6 +119,7 @@ settings = st.builds(
     block_reset=st.sampled_from(["daily", "billing"]),
     log_profile=st.booleans(),
     log_profile_export=st.booleans(),
+    log_profile_reactive=st.booleans(),
     log_daily=st.booleans(),
     log_billing=st.booleans(),
     max_demand_period=st.sampled_from([30, 30, 30, 60, 90, 180, 1440]),
@@ -188,6 +189,17 @@ def consumption(draw: st.DrawFn, meters: int, intervals: int) -> array[int]:
     return values
 
 
+@st.composite
+def reactive_series(draw: st.DrawFn, meters: int, intervals: int) -> array[int] | None:
+    """Reactive import (uint16 varh) for ``advance``: none, per interval, or one per meter."""
+    kind = draw(st.sampled_from(["none", "series", "series", "constant"]))
+    if kind == "none":
+        return None
+    if kind == "constant":
+        return array("H", draw(st.lists(st.integers(0, 65_535), min_size=meters, max_size=meters)))
+    return draw(consumption(meters, intervals))
+
+
 def year_table() -> Table:
     """A realistic table for long runs: weekday/weekend TOU, a block set, prepayment, logs."""
     tariff = Tariff(
@@ -211,7 +223,7 @@ def year_table() -> Table:
         disablement_threshold=0,
         debt_rates=((2_000, "hourly"), (30_000, "daily")),
     )
-    meter = Settings(billing_day=1, log_profile_export=True)
+    meter = Settings(billing_day=1, log_profile_export=True, log_profile_reactive=True)
     return compile_table(tariff, prepayment, meter)
 
 

@@ -1,7 +1,8 @@
 """C engine vs pure-Python reference: identical states, logs and events (style rule H33).
 
 Also span splitting: advancing A -> B -> C equals A -> C, and a constant rate equals the
-same value repeated. Skipped (with the reason) when the C extension is not built, unless
+same value repeated; all of them with and without a reactive import series. Skipped (with
+the reason) when the C extension is not built, unless
 SMEMU_REQUIRE_C=1, where the package import itself fails.
 """
 
@@ -31,6 +32,7 @@ from tests.strategies.registers import (
     StateSpec,
     consumption,
     prepayments,
+    reactive_series,
     start_times,
     state_specs,
     tariffs,
@@ -58,6 +60,7 @@ def _run(
     cuts: list[int],
     imports: array[int],
     exports: array[int] | None = None,
+    reactive: array[int] | None = None,
 ) -> tuple[bytes, bytes, bytes]:
     """Advance a fleet through the instants ``cuts`` (first = t0) with one engine."""
     advance = engine.advance  # type: ignore[attr-defined]
@@ -69,14 +72,16 @@ def _run(
     for a, b in pairwise(cuts):
         lo, hi = (a - t0) // lay.INTERVAL, (b - t0) // lay.INTERVAL
 
-        def part(series: array[int], lo: int = lo, hi: int = hi) -> array[int]:
+        def part(series: array[int] | None, lo: int = lo, hi: int = hi) -> array[int] | None:
+            if series is None or len(series) == meters != meters * total:
+                return series  # None, or a constant per meter
             out = array("H")
             for m in range(meters):
                 out.extend(series[m * total + lo : m * total + hi])
             return out
 
         events.append(advance(table.data, states, logs, a, b, part(imports),
-                              None if exports is None else part(exports)))
+                              part(exports), part(reactive)))
     # events of a split run: per call, meter-major; compare per meter in time order
     merged = sorted(
         (e for data in events for e in decode_events(data)), key=lambda e: e.meter
@@ -101,11 +106,14 @@ def test_c_equals_reference(
     table, specs, t0, intervals = scenario
     imports = data.draw(consumption(len(specs), intervals))
     exports = data.draw(st.one_of(st.none(), consumption(len(specs), intervals)))
+    reactive = data.draw(reactive_series(len(specs), intervals))
     cuts = [t0, t0 + intervals * lay.INTERVAL]
     from smemu.firmware.registers import _engine
 
-    c = _run(_engine, table, specs, cuts=cuts, imports=imports, exports=exports)
-    py = _run(reference, table, specs, cuts=cuts, imports=imports, exports=exports)
+    c = _run(_engine, table, specs, cuts=cuts, imports=imports, exports=exports,
+             reactive=reactive)
+    py = _run(reference, table, specs, cuts=cuts, imports=imports, exports=exports,
+              reactive=reactive)
     assert c[0] == py[0], "states differ"
     assert c[1] == py[1], "logs differ"
     assert c[2] == py[2], "events differ"
@@ -118,11 +126,12 @@ def test_split_spans_equal_one_span(
 ) -> None:
     table, specs, t0, intervals = scenario
     imports = data.draw(consumption(len(specs), intervals))
+    reactive = data.draw(reactive_series(len(specs), intervals))
     end = t0 + intervals * lay.INTERVAL
     inner = data.draw(st.lists(st.integers(0, intervals), max_size=3))
     cuts = [t0, *sorted(t0 + k * lay.INTERVAL for k in inner), end]
-    whole = _run(registers, table, specs, cuts=[t0, end], imports=imports)
-    split = _run(registers, table, specs, cuts=cuts, imports=imports)
+    whole = _run(registers, table, specs, cuts=[t0, end], imports=imports, reactive=reactive)
+    split = _run(registers, table, specs, cuts=cuts, imports=imports, reactive=reactive)
     assert split == whole
 
 
@@ -138,8 +147,8 @@ def test_constant_rate_equals_repeated_series(
     for engine in (registers, reference):
         a = _fleet(table, specs, t0)
         b = _fleet(table, specs, t0)
-        ea = engine.advance(table.data, a[0], a[1], t0, end, constant, None)
-        eb = engine.advance(table.data, b[0], b[1], t0, end, repeated, None)
+        ea = engine.advance(table.data, a[0], a[1], t0, end, constant, None, constant)
+        eb = engine.advance(table.data, b[0], b[1], t0, end, repeated, None, repeated)
         assert (a, ea) == (b, eb)
 
 
@@ -150,12 +159,38 @@ def test_a_year_of_whole_days_matches_reference() -> None:
     t0 = 1_704_067_200  # 2024-01-01 00:00 UTC, a local midnight
     days = 366
     series = array("H", ((k * 7919) % 900 for k in range(48 * days)))
+    reactive = array("H", ((k * 104_729) % 400 for k in range(48 * days)))
     cuts = [t0, t0 + days * 48 * lay.INTERVAL]
     from smemu.firmware.registers import _engine
 
-    assert _run(_engine, table, [spec], cuts=cuts, imports=series) == _run(
-        reference, table, [spec], cuts=cuts, imports=series
+    for q in (None, reactive):
+        c = _run(_engine, table, [spec], cuts=cuts, imports=series, reactive=q)
+        assert c == _run(reference, table, [spec], cuts=cuts, imports=series, reactive=q)
+
+
+@pytest.mark.parametrize("logs", [False, True])
+def test_reactive_on_the_fast_multi_day_path(logs: bool) -> None:
+    """Whole ordinary days without profile logs run C's multi-day path with reactive too."""
+    tariff = Tariff(
+        day_profiles=(DayProfile(((0, 1), (7 * 60, 2))), DayProfile(((0, 101),))),
+        week_profiles=((0, 0, 0, 0, 0, 1, 1),),
+        tou_prices=(12_000, 24_000),
+        block_prices=((15_000, 22_000, 30_000, 45_000),),
+        block_thresholds=((4_000, 9_000, 15_000),),
     )
+    settings = Settings(log_profile=False, log_profile_reactive=logs, billing_day=3)
+    table = compile_table(tariff, None, settings)
+    specs = [StateSpec(False, 0, False, 0, (0, 0), False)] * 2
+    t0 = 1_704_067_200
+    days = 40
+    n = 2 * 48 * days
+    imports = array("H", ((k * 7919) % 900 for k in range(n)))
+    from smemu.firmware.registers import _engine
+
+    for q in (array("H", ((k * 31) % 700 for k in range(n))), array("H", [123, 7])):
+        for cuts in ([t0, t0 + days * 48 * lay.INTERVAL], [t0, t0 + 7 * 3600, t0 + days * 86400]):
+            c = _run(_engine, table, specs, cuts=cuts, imports=imports, reactive=q)
+            assert c == _run(reference, table, specs, cuts=cuts, imports=imports, reactive=q)
 
 
 @st.composite
