@@ -27,7 +27,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Final
 
-from smemu.firmware.chf_keys import hashed_link_key, install_code_link_key
 from smemu.firmware.common import respond
 from smemu.firmware.common.cosem import CosemContext, CosemFailure, CosemObject, ObjectTable
 from smemu.firmware.common.machine import Tx
@@ -46,6 +45,7 @@ from smemu.protocols.dlms.data import (
     Unsigned,
 )
 from smemu.protocols.gbcs.types import Eui64
+from smemu.protocols.zigbee.install_code import hashed_link_key, install_code_link_key
 
 DEVICE_LOG: Final = "chf/devices"
 LINK_KEYS: Final = "chf/link_keys"

@@ -34,6 +34,7 @@ from smemu.firmware.common.cosem import (
     ObjectTable,
     Setter,
 )
+from smemu.firmware.common.machine import Tx
 from smemu.protocols.dlms import axdr
 from smemu.protocols.dlms.apdu import DataAccessResult
 from smemu.protocols.dlms.cosem import ViewMismatchError
@@ -303,16 +304,25 @@ def build_model(use_cases: Iterable[str]) -> Model:
     return Model(attributes, methods, protected)
 
 
+def stored_value(tx: Tx, class_id: int, obis: bytes, index: int) -> Data | None:
+    """An attribute's value in NVM, or ``None`` when it was never written.
+
+    A value that cannot be read back is as good as never written.
+    """
+    raw = tx.get(attribute_key(class_id, obis, index))
+    if raw is None:
+        return None
+    try:
+        return axdr.decode_exact(raw)
+    except DecodeError:
+        return None
+
+
 def load(ctx: CosemContext, attribute: ModelAttribute) -> Data:
     """The attribute's value in NVM, or its default."""
     row = attribute.row
-    raw = ctx.tx.get(attribute_key(row.class_id, row.obis, row.index))
-    if raw is not None:
-        try:
-            return axdr.decode_exact(raw)
-        except DecodeError:
-            pass  # a value we cannot read back is as good as never written
-    return default_value(row)
+    value = stored_value(ctx.tx, row.class_id, row.obis, row.index)
+    return default_value(row) if value is None else value
 
 
 def store(ctx: CosemContext, class_id: int, obis: bytes, index: int, value: Data) -> None:

@@ -31,15 +31,13 @@ from typing import Final
 
 from smemu.errors import ConfigError, DecodeError, LocalProtocolError, SecurityError
 from smemu.firmware.common.machine import Tx
-from smemu.firmware.cosem_model import attribute_key
+from smemu.firmware.cosem_model import stored_value
 from smemu.firmware.metering import mutate, state_words
 from smemu.firmware.registers import layout as lay
 from smemu.firmware.registers import ops
 from smemu.firmware.registers.tables import Prepayment, Settings, Table, compile_table
 from smemu.firmware.tariff import default_tariff, tariff_from_active
-from smemu.protocols.dlms import axdr
 from smemu.protocols.dlms.apdu import parse_obis
-from smemu.protocols.dlms.axdr import Data
 from smemu.protocols.dlms.cosem import UnitCharge, ViewMismatchError
 from smemu.protocols.utrn import ValueClass, decode_utrn, verify_utrn
 
@@ -89,23 +87,14 @@ class UtrnResult:
     recovered: int = 0  #: payment-based debt recovered from it
 
 
-def _value(tx: Tx, class_id: int, obis: bytes, index: int) -> Data | None:
-    raw = tx.get(attribute_key(class_id, obis, index))
-    if raw is None:
-        return None
-    try:
-        return axdr.decode_exact(raw)
-    except DecodeError:
-        return None
-
 
 def _int(tx: Tx, class_id: int, obis: bytes, index: int, default: int = 0) -> int:
-    value = getattr(_value(tx, class_id, obis, index), "value", default)
+    value = getattr(stored_value(tx, class_id, obis, index), "value", default)
     return value if isinstance(value, int) else default
 
 
 def _debt_rate(tx: Tx, obis: bytes) -> tuple[int, str]:
-    charge = _value(tx, 113, obis, 5)
+    charge = stored_value(tx, 113, obis, 5)
     amount = 0
     if charge is not None:
         try:
@@ -120,7 +109,7 @@ def _debt_rate(tx: Tx, obis: bytes) -> tuple[int, str]:
 def _credit_configuration(tx: Tx) -> tuple[bool, bool]:
     """(suspend debt in emergency, suspend debt while disabled) from the account's
     credit_charge_configuration bits (bit 0 and bit 1, when the value is a bit-string)."""
-    value = _value(tx, 111, ACCOUNT, 11)
+    value = stored_value(tx, 111, ACCOUNT, 11)
     raw = getattr(value, "value", b"")
     first = raw[0] if isinstance(raw, bytes) and raw else 0
     return bool(first & 0x80), bool(first & 0x40)
@@ -156,7 +145,7 @@ def compile_active(tx: Tx, settings: Settings | None = None) -> Table:
 
 def payment_mode(tx: Tx) -> int:
     """The active payment mode (1 credit, 2 prepayment) of account_mode_and_status."""
-    value = _value(tx, 111, ACCOUNT, 2)
+    value = stored_value(tx, 111, ACCOUNT, 2)
     items = getattr(value, "items", ())
     mode = getattr(items[0], "value", PAYMENT_MODE_CREDIT) if items else PAYMENT_MODE_CREDIT
     return mode if mode in (PAYMENT_MODE_CREDIT, PAYMENT_MODE_PREPAYMENT) else PAYMENT_MODE_CREDIT

@@ -18,12 +18,10 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Final
 
-from smemu.errors import DecodeError
 from smemu.firmware.common.machine import Tx
-from smemu.firmware.cosem_model import attribute_key
+from smemu.firmware.cosem_model import attribute_key, stored_value
 from smemu.firmware.registers import layout as lay
 from smemu.firmware.registers.tables import DayProfile, Season, SpecialDay, Tariff
-from smemu.protocols.dlms import axdr
 from smemu.protocols.dlms.apdu import parse_obis
 from smemu.protocols.dlms.axdr import Data
 from smemu.protocols.dlms.cosem import (
@@ -174,15 +172,6 @@ def activate(tx: Tx, copies: Iterable[Copy]) -> bool:
 # -------------------------------------------------------------------------- compilation
 
 
-def _read(tx: Tx, class_id: int, obis: bytes, index: int) -> Data | None:
-    raw = tx.get(attribute_key(class_id, obis, index))
-    if raw is None:
-        return None
-    try:
-        return axdr.decode_exact(raw)
-    except DecodeError:
-        return None
-
 
 def _items(value: Data | None, parse: Callable[[Data], object]) -> list[object]:
     if not isinstance(value, Array):
@@ -265,7 +254,7 @@ def _standing(charge: Data | None) -> int:
 def _thresholds(tx: Tx) -> tuple[tuple[int, ...], ...]:
     out = []
     for obis in THRESHOLDS_ACTIVE:
-        value = _read(tx, 21, obis, 2)
+        value = stored_value(tx, 21, obis, 2)
         given = (
             [i.value for i in value.items if isinstance(i, DoubleLongUnsigned)]
             if isinstance(value, Array)
@@ -278,13 +267,13 @@ def _thresholds(tx: Tx) -> tuple[tuple[int, ...], ...]:
 
 def tariff_from_active(tx: Tx) -> Tariff:
     """The engine :class:`Tariff` of the meter's *active* tariff objects in NVM."""
-    days = [d for d in _items(_read(tx, 20, CALENDAR, 5), CosemDayProfile.from_data)
+    days = [d for d in _items(stored_value(tx, 20, CALENDAR, 5), CosemDayProfile.from_data)
             if isinstance(d, CosemDayProfile)]  # fmt: skip
-    weeks = [w for w in _items(_read(tx, 20, CALENDAR, 4), WeekProfile.from_data)
+    weeks = [w for w in _items(stored_value(tx, 20, CALENDAR, 4), WeekProfile.from_data)
              if isinstance(w, WeekProfile)]  # fmt: skip
     profiles, day_index, week_rows = _profiles(days, weeks)
-    tou, blocks = _prices(_read(tx, 113, PRICE_MATRIX, 5))
-    standing = _standing(_read(tx, 113, STANDING_CHARGE, 5))
+    tou, blocks = _prices(stored_value(tx, 113, PRICE_MATRIX, 5))
+    standing = _standing(stored_value(tx, 113, STANDING_CHARGE, 5))
     thresholds = _thresholds(tx)
     if not profiles:
         base = default_tariff()
@@ -297,14 +286,14 @@ def tariff_from_active(tx: Tx) -> Tariff:
         )
     week_names = {w.name: i for i, w in enumerate(weeks[: lay.N_WEEKS])}
     seasons: list[Season] = []
-    for s in _items(_read(tx, 20, CALENDAR, 3), SeasonProfile.from_data)[: lay.N_SEASONS]:
+    for s in _items(stored_value(tx, 20, CALENDAR, 3), SeasonProfile.from_data)[: lay.N_SEASONS]:
         if not isinstance(s, SeasonProfile):
             continue
         year, month, day = _date_fields(s.start)
         if 1 <= month <= 12 and 1 <= day <= 31:
             seasons.append(Season(month, day, week_names.get(s.week_name, 0), year))
     specials: list[SpecialDay] = []
-    for d in _items(_read(tx, 11, SPECIAL_ACTIVE, 2), CosemSpecialDay.from_data):
+    for d in _items(stored_value(tx, 11, SPECIAL_ACTIVE, 2), CosemSpecialDay.from_data):
         if not isinstance(d, CosemSpecialDay) or d.day_id not in day_index:
             continue
         year, month, day = _date_fields(d.date)

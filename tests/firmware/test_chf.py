@@ -8,7 +8,7 @@ from typing import cast
 
 import pytest
 
-from smemu.firmware import chf_keys, chf_log, chf_subghz
+from smemu.firmware import chf_log, chf_subghz
 from smemu.firmware.chf import ChfMachine
 from smemu.firmware.common.cosem import CosemContext, CosemFailure
 from smemu.firmware.common.credentials import Role
@@ -26,6 +26,7 @@ from smemu.protocols.dlms.data import (
 )
 from smemu.protocols.gbcs import frame
 from smemu.protocols.gbcs.types import Eui64
+from smemu.protocols.zigbee import install_code as chf_keys
 
 from ._support import T0, booted, command, make_pki
 

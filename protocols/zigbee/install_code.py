@@ -1,30 +1,30 @@
 """ZigBee Trust Centre link keys from install codes, and their hashes (CHF joining).
 
-Layer: firmware. ZigBee SE: an install code (here 16 octets, CCS01 ``register_device.key``,
-without its CRC) is extended with its CRC-16 (X.25: reflected polynomial 0x1021, initial
-and final XOR 0xFFFF, appended least significant octet first); the preconfigured Trust
-Centre link key is the AES-MMO hash (Matyas-Meyer-Oseas over AES-128, ZigBee specification
-B.6) of that string. The CHF device log records a hash of the established key rather than
-the key; the emulator uses the AES-MMO hash of the link key for it.
+Layer: protocols (sans-IO; the CHF firmware uses it when devices join). ZigBee SE: an
+install code (here 16 octets, CCS01 ``register_device.key``, without its CRC) is extended
+with its CRC-16 (X.25: reflected polynomial 0x1021, initial and final XOR 0xFFFF, appended
+least significant octet first); the preconfigured Trust Centre link key is the AES-MMO hash
+(Matyas-Meyer-Oseas over AES-128, ZigBee specification B.6) of that string. The CHF device
+log records a hash of the established key rather than the key; the emulator uses the
+AES-MMO hash of the link key for it.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
+import crcmod.predefined  # type: ignore[import-untyped]
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 _BLOCK: Final = 16
 
 
+_X25: Final = crcmod.predefined.mkPredefinedCrcFun("x-25")
+
+
 def crc16_x25(data: bytes) -> int:
     """CRC-16/X-25 of ``data`` (the ZigBee install code CRC)."""
-    crc = 0xFFFF
-    for byte in data:  # at most 16 octets: not a hot path
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
-    return crc ^ 0xFFFF
+    return int(_X25(data))
 
 
 def _encrypt(key: bytes, block: bytes) -> bytes:
