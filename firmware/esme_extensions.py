@@ -17,7 +17,7 @@ a ``future_alert`` that sends those instructions' ASN.1 outcome alerts (0x00CA, 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from smemu.firmware import credentials_update, credentials_use_cases, firmware_image, joins
 from smemu.firmware.asn1_respond import HandlerTable
@@ -39,6 +39,8 @@ METHOD: Final = "extension"
 FUTURE_ACTION: Final = "extension_future"
 
 FutureAlert = Callable[["CommandMachine", Tx, FutureItem, int], None]
+#: the machine class whose base alert :func:`extend` wraps (a subclass's own method fits)
+MachineT = TypeVar("MachineT", bound="CommandMachine")
 
 
 def extension(machine: CommandMachine, tx: Tx, accepted: Accepted) -> bytes | None:
@@ -61,7 +63,8 @@ def _alert_for(machine: CommandMachine, tx: Tx, item: FutureItem, alert_code: in
 
 
 def extend(
-    handlers: Mapping[int, str], base_future_alert: FutureAlert
+    handlers: Mapping[int, str],
+    base_future_alert: Callable[[MachineT, Tx, FutureItem, int], None],
 ) -> tuple[dict[int, str], Any, Any, Any]:
     """The merged handler table and the three methods the machine gains.
 
@@ -69,7 +72,7 @@ def extend(
     a method definition (a ``Callable`` attribute would not match the base method).
     """
 
-    def future_alert(machine: CommandMachine, tx: Tx, item: FutureItem, alert_code: int) -> None:
+    def future_alert(machine: MachineT, tx: Tx, item: FutureItem, alert_code: int) -> None:
         if item.action != FUTURE_ACTION:
             base_future_alert(machine, tx, item, alert_code)
             return

@@ -19,6 +19,11 @@ it (the replay rules' text is not available to us; reference 6.1):
   the maximum credit threshold, is refused (0x8F5B).
 
 Each rejection changes nothing but the failure count and the log.
+
+An accepted payment is logged in the Billing Data Log's two payment rings, kept in the
+register engine's log region (:func:`top_up`): the credit added (ECS20d, 7/0-0:98.1.5.255,
+the last 5) and the payment-based debt recovered from it (ECS20a, 7/0-0:98.1.4.255, the
+last 10). :data:`LOG_OBJECTS` serves them as the Use Case volume's profile buffers.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from smemu.errors import ConfigError, DecodeError, LocalProtocolError, SecurityError
+from smemu.firmware import metering
+from smemu.firmware.common.cosem import CosemContext, CosemObject
 from smemu.firmware.common.machine import Tx
 from smemu.firmware.cosem_model import stored_value
 from smemu.firmware.metering import mutate, state_words
@@ -38,7 +45,14 @@ from smemu.firmware.registers import ops
 from smemu.firmware.registers.tables import Prepayment, Settings, Table, compile_table
 from smemu.firmware.tariff import default_tariff, tariff_from_active
 from smemu.protocols.dlms.apdu import parse_obis
+from smemu.protocols.dlms.axdr import Data
 from smemu.protocols.dlms.cosem import UnitCharge, ViewMismatchError
+from smemu.protocols.dlms.data import (
+    CompactArray,
+    DoubleLongUnsigned,
+    Structure,
+    TypeDescription,
+)
 from smemu.protocols.utrn import ValueClass, decode_utrn, verify_utrn
 
 ACCOUNT: Final = parse_obis("0-0:19.0.0.255")
@@ -55,6 +69,11 @@ DISABLEMENT: Final = parse_obis("0-0:94.44.128.22")
 DEBT_CAP: Final = parse_obis("0-0:94.44.128.13")
 MAX_CREDIT: Final = parse_obis("0-0:94.44.2.10")
 MAX_BALANCE: Final = parse_obis("0-0:94.44.2.20")
+
+#: Billing Data Log (mostrecentPaymentBasedDebtRepayment), read by ECS20a
+REPAYMENT_LOG: Final = parse_obis("0-0:98.1.4.255")
+#: Billing Data Log (mostrecentPrepaymentCredits), read by ECS20d
+CREDIT_LOG: Final = parse_obis("0-0:98.1.5.255")
 
 PAYMENT_MODE_CREDIT: Final = 1
 PAYMENT_MODE_PREPAYMENT: Final = 2
@@ -231,18 +250,22 @@ def enter_utrn(
 
 
 def top_up(tx: Tx, amount: int) -> int:
-    """Credit ``amount`` as a payment (debt recovery per payment, then debts, then balance)."""
+    """Credit ``amount`` as a payment (debt recovery per payment, then debts, then balance),
+    logged at the instant it is applied in the payment rings (ECS20d, and ECS20a when debt
+    was recovered); return the payment-based debt recovered."""
     percent = _int(tx, 113, PAYMENT_DEBT, 13)
     cap = _int(tx, 9000, DEBT_CAP, 2)
-    t = state_words(tx)[lay.S_T]
-
-    def change(table: array[int], state: array[int]) -> int:
-        return ops.top_up(
-            table, state, t, amount, percent_bp=percent, weekly_cap=cap if cap > 0 else None
-        )
-
-    result = mutate(tx, change)
-    return result if isinstance(result, int) else 0
+    state = state_words(tx)
+    logs = bytearray(metering.logs(tx))
+    t = max(state[lay.S_T], metering.epoch(tx.now))
+    recovered = ops.top_up(
+        metering.table_words(tx), state, t, amount, percent_bp=percent,
+        weekly_cap=cap if cap > 0 else None, logs=memoryview(logs) if logs else None,
+    )
+    tx.put(metering.STATE, state.tobytes())
+    if logs:
+        tx.put(metering.LOGS, bytes(logs))
+    return recovered
 
 
 def adjust_balance(tx: Tx, amount: int) -> None:
@@ -287,20 +310,79 @@ def activate_emergency_credit(tx: Tx) -> bool:
     return bool(result)
 
 
+# ------------------------------------------------------------------- payment logs
+
+#: seconds from the Unix epoch to 2000-01-01T00:00:00Z, the epoch of GBCS log instants
+_EPOCH_2000: Final = 946_684_800
+_U32: Final = 0xFFFF_FFFF
+#: one entry_dlValueLogEntry: structure{timestamp, dlValue}, both double-long-unsigned
+#: (Use Case volume, ECS20a / ECS20d object lists; GBCS 18.2.1)
+_ENTRY: Final = TypeDescription(
+    Structure.TAG, 0, (TypeDescription(DoubleLongUnsigned.TAG),) * 2
+)
+
+
+def _buffer(entries: list[ops.PaymentEntry]) -> Data:
+    """A payment ring as the profile buffer the volume gives: oldest entry first."""
+    rows = tuple(
+        Structure((
+            DoubleLongUnsigned(min(_U32, max(0, e.t - _EPOCH_2000))),
+            DoubleLongUnsigned(min(_U32, max(0, e.amount))),
+        ))
+        for e in entries
+    )
+    return CompactArray(_ENTRY, rows)
+
+
+def credit_log_buffer(ctx: CosemContext) -> Data:
+    """ECS20d: Billing Data Log (mostrecentPrepaymentCredits) buffer, attribute 2.
+
+    Each entry: the UTC instant the credit was applied (seconds since 2000) and the amount
+    of credit (10^-5 currency units). The read's range_descriptor (selective access 1,
+    both bounds inclusive) is applied by the COSEM server to these time stamps.
+    """
+    tx = ctx.tx
+    rows = ops.credit_log(metering.table_words(tx), state_words(tx), metering.logs(tx) or None)
+    return _buffer(rows)
+
+
+def repayment_log_buffer(ctx: CosemContext) -> Data:
+    """ECS20a: Billing Data Log (mostrecentPaymentBasedDebtRepayment) buffer, attribute 2.
+
+    Each entry: the UTC instant of the recovery (seconds since 2000) and the amount of debt
+    recovered as part of the credit added (10^-5 currency units).
+    """
+    tx = ctx.tx
+    rows = ops.repayment_log(metering.table_words(tx), state_words(tx), metering.logs(tx) or None)
+    return _buffer(rows)
+
+
+#: The payment logs as COSEM objects, for the ESME's object table (Profile Generic, IC 7).
+LOG_OBJECTS: Final = {
+    (7, REPAYMENT_LOG): CosemObject(get={2: repayment_log_buffer}),
+    (7, CREDIT_LOG): CosemObject(get={2: credit_log_buffer}),
+}
+
+
 __all__ = [
+    "CREDIT_LOG",
+    "LOG_OBJECTS",
     "MAX_FAILURES",
     "RECENT",
+    "REPAYMENT_LOG",
     "UtrnOutcome",
     "UtrnResult",
     "activate_emergency_credit",
     "add_debt",
     "adjust_balance",
     "compile_active",
+    "credit_log_buffer",
     "enter_utrn",
     "full_counter",
     "locked_out",
     "payment_mode",
     "prepayment_from_active",
+    "repayment_log_buffer",
     "set_register",
     "top_up",
 ]

@@ -164,6 +164,8 @@ class EngineBench:
             "call_overhead_us": round(self.call_overhead_us, 3),
             "state_bytes_per_meter": lay.STATE_BYTES,
             "log_bytes_per_meter": full,
+            #: of which the Billing Data Log's payment rings (ECS20d credits, ECS20a repayments)
+            "payment_log_bytes_per_meter": lay.PREPAYMENT_LOG_BYTES,
             "log_bytes_per_meter_with_export_profile": with_export,
             #: the reactive import profile is a separate log flag (uint16 varh, like import)
             "log_bytes_per_meter_with_reactive_profile": with_reactive,

@@ -51,8 +51,8 @@
 #error "the engine's byte layouts are little-endian"
 #endif
 
-/* ---- layout.py, LAYOUT_VERSION 3 (init test compares these with layout.py) ---- */
-#define LAYOUT_VERSION 3
+/* ---- layout.py, LAYOUT_VERSION 4 (init test compares these with layout.py) ---- */
+#define LAYOUT_VERSION 4
 #define INTERVAL 1800
 #define DAY 86400
 #define HOUR 3600
@@ -119,7 +119,11 @@
 #define S_TOU 40
 #define S_BLOCK (S_TOU + 48)
 #define S_MATRIX (S_BLOCK + 32)
-#define STATE_WORDS (S_MATRIX + 32)
+/* the heads of the prepayment credit (ECS20d) and payment-based repayment (ECS20a) rings:
+ * written by ops.top_up between spans, never here; the engine only carries them */
+#define S_CREDIT_LOG_HEAD (S_MATRIX + 32)
+#define S_REPAYMENT_LOG_HEAD (S_CREDIT_LOG_HEAD + 1)
+#define STATE_WORDS (S_REPAYMENT_LOG_HEAD + 1)
 
 #define M_PREPAY 1
 #define M_EC_ACTIVE 2
@@ -134,6 +138,11 @@
 #define DAILY_SLOTS 731
 #define BILLING_SLOTS 13
 #define BILLING_WORDS (14 + 48 + 32)
+/* the credit ring (5 x (t, amount)) and the repayment ring (10 x (t, amount)) that end the
+ * billing section: part of the Billing Data Log, so present with F_LOG_BILLING */
+#define CREDIT_LOG_SLOTS 5
+#define REPAYMENT_LOG_SLOTS 10
+#define PREPAYMENT_LOG_BYTES ((CREDIT_LOG_SLOTS + REPAYMENT_LOG_SLOTS) * 16)
 #define EVENT_BYTES 24
 
 #define E_LOW_CREDIT 1
@@ -925,6 +934,7 @@ static Py_ssize_t log_sections(int64_t flags, Py_ssize_t *prof, Py_ssize_t *xpro
     off += (flags & F_LOG_DAILY) ? DAILY_SLOTS * 8 : 0;
     *billing = off;
     off += (flags & F_LOG_BILLING) ? BILLING_SLOTS * BILLING_WORDS * 8 : 0;
+    off += (flags & F_LOG_BILLING) ? PREPAYMENT_LOG_BYTES : 0;
     return off;
 }
 
@@ -1682,6 +1692,8 @@ static int engine_exec(PyObject *module) {
     if (PyModule_AddIntConstant(module, "LAYOUT_VERSION", LAYOUT_VERSION) < 0) return -1;
     if (PyModule_AddIntConstant(module, "STATE_BYTES", STATE_WORDS * 8) < 0) return -1;
     if (PyModule_AddIntConstant(module, "TABLE_BYTES", TABLE_WORDS * 8) < 0) return -1;
+    if (PyModule_AddIntConstant(module, "PREPAYMENT_LOG_BYTES", PREPAYMENT_LOG_BYTES) < 0)
+        return -1;
     if (PyModule_AddStringConstant(module, "IMPLEMENTATION", "c") < 0) return -1;
     return 0;
 }

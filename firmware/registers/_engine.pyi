@@ -6,6 +6,7 @@ IMPLEMENTATION: str
 LAYOUT_VERSION: int
 STATE_BYTES: int
 TABLE_BYTES: int
+PREPAYMENT_LOG_BYTES: int
 
 def advance(
     table: Buffer,

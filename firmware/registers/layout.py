@@ -19,7 +19,7 @@ MutableWords = MutableSequence[int]
 #: what the engine accepts as a byte buffer (C: the buffer protocol)
 Buffer: TypeAlias = "bytes | bytearray | memoryview | array[int]"
 
-LAYOUT_VERSION: Final = 3
+LAYOUT_VERSION: Final = 4
 FINE: Final = 1000  #: fine money units per 10^-5 currency unit
 INTERVAL: Final = 1800
 
@@ -102,7 +102,11 @@ S_REACTIVE: Final = 38  #: reactive import register, varh (0 while the supply is
 S_TOU: Final = 40  #: [48] Wh
 S_BLOCK: Final = S_TOU + N_TOU  #: [8 x 4] Wh, cumulative
 S_MATRIX: Final = S_BLOCK + N_SETS * N_BLOCKS  #: [8 x 4] Wh in the current block period
-STATE_WORDS: Final = S_MATRIX + N_SETS * N_BLOCKS
+#: prepayment credits ever written to the credit log (ECS20d); layout v4
+S_CREDIT_LOG_HEAD: Final = S_MATRIX + N_SETS * N_BLOCKS
+#: payment-based debt repayments ever written to the repayment log (ECS20a); layout v4
+S_REPAYMENT_LOG_HEAD: Final = S_CREDIT_LOG_HEAD + 1
+STATE_WORDS: Final = S_REPAYMENT_LOG_HEAD + 1
 STATE_BYTES: Final = STATE_WORDS * 8
 
 # state flags
@@ -126,6 +130,14 @@ B_MD: Final = 10  #: [4] import value, t, export value, t
 B_TOU: Final = 14
 B_BLOCK: Final = B_TOU + N_TOU
 BILLING_WORDS: Final = B_BLOCK + N_SETS * N_BLOCKS
+#: Billing Data Log (mostrecentPrepaymentCredits), ECS20d: the last 5 top-ups, each
+#: (UTC instant, credit added in fine units) as two int64 words (SMETS 4.6.5.3)
+CREDIT_LOG_SLOTS: Final = 5
+#: Billing Data Log (mostrecentPaymentBasedDebtRepayment), ECS20a: the last 10 debt
+#: recoveries taken from a payment, each (UTC instant, amount recovered in fine units)
+REPAYMENT_LOG_SLOTS: Final = 10
+#: both rings, after the billing snapshots; present with :data:`F_LOG_BILLING`
+PREPAYMENT_LOG_BYTES: Final = (CREDIT_LOG_SLOTS + REPAYMENT_LOG_SLOTS) * 16
 
 # ---- events ----
 EVENT_FORMAT: Final = "<iiqq"  #: meter index, code, UTC instant, value
@@ -156,7 +168,9 @@ def log_sections(flags: int) -> tuple[int, int, int, int, int]:
     """Byte offsets (profile import, profile export, daily, billing) and the total size.
 
     A section whose flag is off has the offset of the next one and no size. The reactive
-    profile (:func:`reactive_section`) sits between the export profile and the daily log.
+    profile (:func:`reactive_section`) sits between the export profile and the daily log;
+    the prepayment credit and repayment rings (:func:`prepayment_log_sections`) end the
+    billing section.
     """
     off = 0
     profile = off
@@ -168,7 +182,20 @@ def log_sections(flags: int) -> tuple[int, int, int, int, int]:
     off += DAILY_SLOTS * 8 if flags & F_LOG_DAILY else 0
     billing = off
     off += BILLING_SLOTS * BILLING_WORDS * 8 if flags & F_LOG_BILLING else 0
+    off += PREPAYMENT_LOG_BYTES if flags & F_LOG_BILLING else 0
     return profile, export, daily, billing, off
+
+
+def prepayment_log_sections(flags: int) -> tuple[int, int] | None:
+    """Byte offsets of the credit ring (ECS20d) and the repayment ring (ECS20a).
+
+    Both belong to the Billing Data Log (SMETS 4.6.5.3), so they follow the billing
+    snapshots and exist only with :data:`F_LOG_BILLING` (None without it).
+    """
+    if not flags & F_LOG_BILLING:
+        return None
+    credit = log_sections(flags)[3] + BILLING_SLOTS * BILLING_WORDS * 8
+    return credit, credit + CREDIT_LOG_SLOTS * 16
 
 
 def reactive_section(flags: int) -> int:
@@ -180,6 +207,30 @@ def reactive_section(flags: int) -> int:
 def log_bytes(table: Words) -> int:
     """Bytes of log region one meter needs under ``table``'s log flags."""
     return log_sections(table[T_FLAGS])[4]
+
+
+def upgrade(table: bytes, state: bytes, logs: bytes) -> tuple[bytes, bytes, bytes]:
+    """A meter's stored (table, state, log region) in this layout, from layout 3 or 4.
+
+    Layout 4 added the payment rings' two heads at the end of the state and the rings
+    (:data:`PREPAYMENT_LOG_BYTES`, zero = empty) at the end of a region that keeps the
+    billing log; the table words did not move, only their version. Stored NVM of a meter
+    commissioned before the change goes through this once before the next ``advance``.
+
+    :raises ValueError: another layout, or sizes that do not match the stored version.
+    """
+    if len(table) != TABLE_BYTES:
+        raise ValueError(f"table must be {TABLE_BYTES} bytes")
+    words = array("q")
+    words.frombytes(table)
+    version = words[T_VERSION]
+    if version == LAYOUT_VERSION:
+        return table, state, logs
+    if version != 3 or len(state) != STATE_BYTES - 16:
+        raise ValueError(f"cannot upgrade a layout {version} meter of {len(state)} state bytes")
+    words[T_VERSION] = LAYOUT_VERSION
+    extra = PREPAYMENT_LOG_BYTES if words[T_FLAGS] & F_LOG_BILLING and logs else 0
+    return words.tobytes(), state + bytes(16), logs + bytes(extra)
 
 
 def new_state(t: int, *, prepay: bool = False, balance: int = 0) -> array[int]:

@@ -14,6 +14,7 @@ from array import array
 from smemu.errors import ConfigError
 from smemu.firmware import registers as engine
 from smemu.firmware.registers import layout as lay
+from smemu.firmware.registers import ops
 from smemu.firmware.registers.ops import Event, Registers, decode_events, read, snapshot
 from smemu.firmware.registers.tables import Table
 
@@ -35,6 +36,26 @@ class MeterRegisters:
 
     def registers(self) -> Registers:
         return read(self.state)
+
+    def top_up(
+        self, amount: int, *, t: int | None = None, percent_bp: int = 0,
+        weekly_cap: int | None = None,
+    ) -> int:
+        """A payment of ``amount`` (10^-5 currency) at ``t`` (default: the state's instant),
+        logged in the payment rings when the meter keeps logs; returns the debt recovered."""
+        logs = memoryview(self.logs) if self.logs is not None else None
+        return ops.top_up(
+            self.table.words, self.state, self.t if t is None else t, amount,
+            percent_bp=percent_bp, weekly_cap=weekly_cap, logs=logs,
+        )
+
+    def credit_log(self) -> list[ops.PaymentEntry]:
+        """ECS20d: the last 5 top-ups, oldest first."""
+        return ops.credit_log(self.table.words, self.state, self.logs)
+
+    def repayment_log(self) -> list[ops.PaymentEntry]:
+        """ECS20a: the last 10 payment-based debt recoveries, oldest first."""
+        return ops.repayment_log(self.table.words, self.state, self.logs)
 
     def schedule(self, table: Table, at: int) -> None:
         """Make ``table`` active at UTC ``at`` (rounded up to the next half-hour)."""

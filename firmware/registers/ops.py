@@ -12,7 +12,12 @@ import struct
 from dataclasses import dataclass
 
 from smemu.firmware.registers import layout as lay
-from smemu.firmware.registers.reference import billing_snapshot, reset_block_counters
+from smemu.firmware.registers.reference import (
+    billing_snapshot,
+    log_payment,
+    payment_ring,
+    reset_block_counters,
+)
 
 WEEK = 7 * 86_400  #: the DebtRecoveryRateCap period, fixed at one week (SMETS 5.7.4.13)
 
@@ -130,13 +135,16 @@ def top_up(
     *,
     percent_bp: int = 0,
     weekly_cap: int | None = None,
+    logs: memoryview | None = None,
 ) -> int:
     """Add a top-up of ``amount`` at ``t``; return the payment-based debt recovered.
 
     The recovery is ``percent_bp`` (1/100 %) of the payment, capped by the remaining payment
     debt and by ``weekly_cap`` less what was recovered in the previous week
     (DebtRecoveryRateCap). The rest repays the accumulated debt register, then a used
-    emergency credit (fully repaid: it ends), then credits the meter balance.
+    emergency credit (fully repaid: it ends), then credits the meter balance. With ``logs``
+    (the meter's log region), the payment goes to the Billing Data Log's credit ring and
+    its recovery, if any, to the repayment ring (reference.log_payment; ECS20d, ECS20a).
     """
     rest = amount * lay.FINE
     recover = min(rest * percent_bp // 10_000, s[lay.S_PAY_DEBT])
@@ -149,6 +157,7 @@ def top_up(
         s[lay.S_RECOVERED_HEAD] += 1
         s[lay.S_PAY_DEBT] -= recover
     rest -= recover
+    log_payment(table, s, logs, t, credit=amount * lay.FINE, recovered=recover)
     repay = min(rest, s[lay.S_ACC_DEBT])
     s[lay.S_ACC_DEBT] -= repay
     rest -= repay
@@ -163,6 +172,26 @@ def top_up(
     s[lay.S_BALANCE] += rest
     rearm(table, s)
     return recover // lay.FINE
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentEntry:
+    """One entry of a payment ring: UTC instant and amount (10^-5 currency units, floor)."""
+
+    t: int
+    amount: int
+
+
+def credit_log(table: lay.Words, s: lay.Words, logs: lay.Buffer | None) -> list[PaymentEntry]:
+    """The prepayment credits log (ECS20d, last 5 top-ups), oldest first."""
+    rows = payment_ring(table, s, logs, repayments=False)
+    return [PaymentEntry(t, amount // lay.FINE) for t, amount in rows]
+
+
+def repayment_log(table: lay.Words, s: lay.Words, logs: lay.Buffer | None) -> list[PaymentEntry]:
+    """The payment-based debt repayment log (ECS20a, last 10 recoveries), oldest first."""
+    rows = payment_ring(table, s, logs, repayments=True)
+    return [PaymentEntry(t, amount // lay.FINE) for t, amount in rows]
 
 
 def activate_emergency_credit(table: lay.Words, s: lay.MutableWords) -> bool:
@@ -208,12 +237,15 @@ def set_payment_mode(
 
 __all__ = [
     "Event",
+    "PaymentEntry",
     "Registers",
     "activate_emergency_credit",
+    "credit_log",
     "decode_events",
     "enable_supply",
     "read",
     "recovered_last_week",
+    "repayment_log",
     "reset_block_counters",
     "set_debts",
     "set_payment_mode",

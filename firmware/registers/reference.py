@@ -28,6 +28,11 @@ Theory of operation, for the interval [t, T = t + 30 min) of each meter:
 
 With the emergency credit active and "suspend debt emergency" set, standing charge and
 time-based debt go to the accumulated debt register instead of the balance (SMETS 4.6.5.1).
+
+Between spans, a payment (ops.top_up) writes the two payment rings of the Billing Data Log
+(:func:`log_payment`): the credit added (ECS20d, last 5) and the payment-based debt
+recovered from it (ECS20a, last 10). ``advance`` never writes them: time passing is not a
+payment; it only carries their heads in the state and their bytes in the log region.
 """
 
 from __future__ import annotations
@@ -296,6 +301,50 @@ def billing_snapshot(w: lay.Words, s: lay.MutableWords, logs: memoryview | None,
         logs[start : start + lay.BILLING_WORDS * 8] = array("q", entry).tobytes()
         s[lay.S_BILLING_HEAD] += 1
     s[lay.S_MD_IMPORT] = s[lay.S_MD_IMPORT_T] = s[lay.S_MD_EXPORT] = s[lay.S_MD_EXPORT_T] = 0
+
+
+def log_payment(
+    w: lay.Words, s: lay.MutableWords, logs: memoryview | None, t: int, *, credit: int,
+    recovered: int,
+) -> None:
+    """Log a payment at UTC ``t`` in the Billing Data Log's payment rings (when logged).
+
+    ``credit`` (fine units) goes to the prepayment credits ring (ECS20d); ``recovered``, the
+    payment-based debt taken from it, to the repayment ring (ECS20a) when it is not zero
+    (an entry records "debt recovered as part of the Credit Added"; no recovery, no entry).
+    Each ring's head in the state counts the entries ever written; the slot is head mod size.
+    """
+    sections = lay.prepayment_log_sections(w[lay.T_FLAGS])
+    if logs is None or sections is None:
+        return
+    credit_at, repay_at = sections
+    at = credit_at + s[lay.S_CREDIT_LOG_HEAD] % lay.CREDIT_LOG_SLOTS * 16
+    logs[at : at + 16] = struct.pack("<qq", t, credit)
+    s[lay.S_CREDIT_LOG_HEAD] += 1
+    if recovered:
+        at = repay_at + s[lay.S_REPAYMENT_LOG_HEAD] % lay.REPAYMENT_LOG_SLOTS * 16
+        logs[at : at + 16] = struct.pack("<qq", t, recovered)
+        s[lay.S_REPAYMENT_LOG_HEAD] += 1
+
+
+def payment_ring(
+    w: lay.Words, s: lay.Words, logs: Buffer | None, *, repayments: bool
+) -> list[tuple[int, int]]:
+    """The entries of a payment ring, oldest first: (UTC instant, fine units).
+
+    :param repayments: True for the repayment ring (ECS20a), False for credits (ECS20d).
+    """
+    sections = lay.prepayment_log_sections(w[lay.T_FLAGS])
+    if logs is None or sections is None:
+        return []
+    view = memoryview(logs).cast("B")
+    if repayments:
+        start, slots, head = sections[1], lay.REPAYMENT_LOG_SLOTS, s[lay.S_REPAYMENT_LOG_HEAD]
+    else:
+        start, slots, head = sections[0], lay.CREDIT_LOG_SLOTS, s[lay.S_CREDIT_LOG_HEAD]
+    words = view[start : start + slots * 16].cast("q")
+    first = max(0, head - slots)
+    return [(words[2 * (k % slots)], words[2 * (k % slots) + 1]) for k in range(first, head)]
 
 
 def check_span(

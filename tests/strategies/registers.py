@@ -176,6 +176,29 @@ state_specs = st.builds(
 )
 
 
+@dataclass(frozen=True)
+class Payment:
+    """A top-up between spans: ``delay`` seconds after a span's end (money in 10^-5 units)."""
+
+    meter: int
+    amount: int
+    percent_bp: int  #: payment-based debt recovery, 1/100 % of the payment
+    weekly_cap: int | None  #: DebtRecoveryRateCap, or None
+    delay: int
+
+
+def payments(meters: int) -> st.SearchStrategy[Payment]:
+    """Top-ups of any size, with or without recovery and a weekly cap, on any meter."""
+    return st.builds(
+        Payment,
+        meter=st.integers(0, meters - 1),
+        amount=st.integers(1, 5_000_000),
+        percent_bp=st.sampled_from([0, 500, 2_500, 10_000]) | st.integers(0, 10_000),
+        weekly_cap=st.none() | st.integers(0, 2_000_000),
+        delay=st.sampled_from([0, 1, 900, 1_799]),
+    )
+
+
 @st.composite
 def consumption(draw: st.DrawFn, meters: int, intervals: int) -> array[int]:
     """uint16 Wh per meter per interval: a seeded pattern, sometimes with spikes or zeros."""

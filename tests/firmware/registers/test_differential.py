@@ -1,7 +1,9 @@
 """C engine vs pure-Python reference: identical states, logs and events (style rule H33).
 
 Also span splitting: advancing A -> B -> C equals A -> C, and a constant rate equals the
-same value repeated; all of them with and without a reactive import series. Skipped (with
+same value repeated; all of them with and without a reactive import series. Top-ups
+between spans (ops.top_up, which writes the Billing Data Log's payment rings, ECS20a /
+ECS20d) leave both engines identical too, and the rings hold the newest payments. Skipped (with
 the reason) when the C extension is not built, unless
 SMEMU_REQUIRE_C=1, where the package import itself fails.
 """
@@ -17,7 +19,7 @@ from hypothesis import strategies as st
 
 from smemu.firmware import registers
 from smemu.firmware.registers import layout as lay
-from smemu.firmware.registers import reference
+from smemu.firmware.registers import ops, reference
 from smemu.firmware.registers.ops import decode_events
 from smemu.firmware.registers.tables import (
     DayProfile,
@@ -29,8 +31,10 @@ from smemu.firmware.registers.tables import (
     compile_table,
 )
 from tests.strategies.registers import (
+    Payment,
     StateSpec,
     consumption,
+    payments,
     prepayments,
     reactive_series,
     start_times,
@@ -251,3 +255,114 @@ def test_debt_clearing_among_block_changes(
     c = _run(_engine, table, specs, cuts=cuts, imports=series)
     py = _run(reference, table, specs, cuts=cuts, imports=series)
     assert c == py
+
+
+# ------------------------------------------------------- payments between spans (ECS20a/d)
+
+
+def _run_paid(
+    engine: object,
+    table: Table,
+    specs: list[StateSpec],
+    *,
+    cuts: list[int],
+    imports: array[int],
+    paid: dict[int, list[Payment]],
+    payment_debt: int,
+) -> tuple[bytes, bytes, bytes, list[list[tuple[int, int, int]]]]:
+    """Advance through ``cuts``; after the first span ending at instant c, apply ``paid[c]``.
+
+    Returns states, logs, events and, per meter, each payment's (instant, amount, fine debt
+    recovered) as the state's payment debt register saw it.
+    """
+    advance = engine.advance  # type: ignore[attr-defined]
+    t0 = cuts[0]
+    states, logs = _fleet(table, specs, t0)
+    per_log = lay.log_bytes(table.words)
+    meters, total = len(specs), (cuts[-1] - t0) // lay.INTERVAL
+
+    def state(m: int) -> memoryview:
+        return memoryview(states)[m * lay.STATE_BYTES : (m + 1) * lay.STATE_BYTES].cast("q")
+
+    for m in range(meters):
+        state(m)[lay.S_PAY_DEBT] = payment_debt * lay.FINE
+    history: list[list[tuple[int, int, int]]] = [[] for _ in specs]
+    events = []
+    done: set[int] = set()
+    for a, b in pairwise(cuts):
+        lo, hi = (a - t0) // lay.INTERVAL, (b - t0) // lay.INTERVAL
+        part = array("H")
+        for m in range(meters):
+            part.extend(imports[m * total + lo : m * total + hi])
+        events.append(advance(table.data, states, logs, a, b, part))
+        for p in [] if b in done else paid.get(b, []):
+            s = state(p.meter)
+            region = memoryview(logs)[p.meter * per_log : (p.meter + 1) * per_log]
+            before = s[lay.S_PAY_DEBT]
+            ops.top_up(table.words, s, b + p.delay, p.amount, percent_bp=p.percent_bp,
+                       weekly_cap=p.weekly_cap, logs=region if per_log else None)
+            history[p.meter].append((b + p.delay, p.amount, before - s[lay.S_PAY_DEBT]))
+        done.add(b)
+    merged = sorted((e for data in events for e in decode_events(data)), key=lambda e: e.meter)
+    return bytes(states), bytes(logs), repr(merged).encode(), history
+
+
+@st.composite
+def paid_scenarios(
+    draw: st.DrawFn,
+) -> tuple[Table, list[StateSpec], list[int], array[int], dict[int, list[Payment]], int]:
+    """A scenario cut into spans, payments after some spans (enough to wrap both rings)."""
+    table, specs, t0, _ = draw(scenarios())
+    intervals = draw(st.sampled_from([4, 48, 96, 48 * 4 + 7, 48 * 9]))
+    imports = draw(consumption(len(specs), intervals))
+    inner = draw(st.lists(st.integers(0, intervals), min_size=1, max_size=4))
+    cuts = [t0, *sorted(t0 + k * lay.INTERVAL for k in inner), t0 + intervals * lay.INTERVAL]
+    paid: dict[int, list[Payment]] = {}
+    for c in cuts[1:]:
+        paid[c] = draw(st.lists(payments(len(specs)), max_size=8))
+    return table, specs, cuts, imports, paid, draw(st.integers(0, 10_000_000))
+
+
+@FAST
+@given(case=paid_scenarios())
+def test_payments_between_spans_c_equals_reference(
+    case: tuple[Table, list[StateSpec], list[int], array[int], dict[int, list[Payment]], int],
+) -> None:
+    table, specs, cuts, imports, paid, debt = case
+    from smemu.firmware.registers import _engine
+
+    c = _run_paid(_engine, table, specs, cuts=cuts, imports=imports, paid=paid, payment_debt=debt)
+    py = _run_paid(reference, table, specs, cuts=cuts, imports=imports, paid=paid,
+                   payment_debt=debt)
+    assert c[0] == py[0], "states differ"
+    assert c[1] == py[1], "logs differ"
+    assert c[2] == py[2], "events differ"
+    # the rings against an independent model: the newest 5 payments, the newest 10
+    # non-zero recoveries, oldest first; nothing at all without the billing log
+    logged = bool(table.words[lay.T_FLAGS] & lay.F_LOG_BILLING)
+    per_log = lay.log_bytes(table.words)
+    for m, history in enumerate(py[3]):
+        s = array("q", py[0][m * lay.STATE_BYTES : (m + 1) * lay.STATE_BYTES])
+        region = py[1][m * per_log : (m + 1) * per_log]
+        credits = [(t, a) for t, a, _ in history][-5:] if logged else []
+        repaid = [(t, r // lay.FINE) for t, _, r in history if r][-10:] if logged else []
+        assert [(e.t, e.amount) for e in ops.credit_log(table.words, s, region)] == credits
+        assert [(e.t, e.amount) for e in ops.repayment_log(table.words, s, region)] == repaid
+
+
+@FAST
+@given(case=paid_scenarios(), data=st.data())
+def test_payments_with_split_spans_equal_one_span_each(
+    case: tuple[Table, list[StateSpec], list[int], array[int], dict[int, list[Payment]], int],
+    data: st.DataObject,
+) -> None:
+    """Cutting the spans between payments further (A -> B -> C == A -> C) changes nothing."""
+    table, specs, cuts, imports, paid, debt = case
+    total = (cuts[-1] - cuts[0]) // lay.INTERVAL
+    extra = data.draw(st.lists(st.integers(0, total), max_size=3))
+    finer = sorted([*cuts, *(cuts[0] + k * lay.INTERVAL for k in extra)])
+    whole = _run_paid(registers, table, specs, cuts=cuts, imports=imports, paid=paid,
+                      payment_debt=debt)
+    split = _run_paid(registers, table, specs, cuts=finer, imports=imports, paid=paid,
+                      payment_debt=debt)
+    assert split == whole

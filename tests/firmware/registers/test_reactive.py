@@ -114,17 +114,20 @@ def test_reactive_of_the_wrong_length_is_refused(engine: ModuleType) -> None:
 
 
 def test_log_budget() -> None:
-    """Import profile + daily + billing fits 60 KB; the reactive profile is its own flag."""
+    """Import profile + daily + billing (with its payment rings) fits 60 KB; the reactive
+    profile is its own flag."""
     full = lay.F_LOG_PROFILE | lay.F_LOG_DAILY | lay.F_LOG_BILLING
     budget = 60_000
-    assert lay.log_sections(full)[4] == 53_640
+    # 53,640 bytes of profile, daily and billing snapshots + 15 x 16 bytes of payment rings
+    assert lay.log_sections(full)[4] == 53_640 + 240
     assert lay.log_sections(full)[4] <= budget
-    assert lay.log_sections(full | lay.F_LOG_PROFILE_REACTIVE)[4] == 53_640 + 396 * 48 * 2
+    assert lay.log_sections(full | lay.F_LOG_PROFILE_REACTIVE)[4] == 53_880 + 396 * 48 * 2
     every = lay.F_LOGS_ALL
     # sections in order, none overlapping: import, export, reactive, daily, billing
     prof, export, daily, billing, size = lay.log_sections(every)
     assert (prof, export, lay.reactive_section(every), daily) == (0, 38_016, 76_032, 114_048)
-    assert size == billing + 13 * lay.BILLING_WORDS * 8
+    assert size == billing + 13 * lay.BILLING_WORDS * 8 + lay.PREPAYMENT_LOG_BYTES
+    assert lay.prepayment_log_sections(every) == (size - 240, size - 160)
 
 
 def test_meter_registers_pass_reactive_across_a_tariff_change() -> None:
