@@ -19,294 +19,70 @@ into the engine's table after the request (:mod:`smemu.firmware.tariff`,
 
 Local interaction: a ``keypad`` message carries a typed UTRN (ASCII digits); the lines
 ``enable_button`` and ``emergency_credit_button`` are the consumer's buttons.
+
+HAN side: the ``zse`` port is the ZigBee Smart Energy prepayment server for joined PPMIDs
+(PECS01-03, Publish Prepay Snapshot after every change: :mod:`smemu.firmware.esme_han_zse`);
+the ``alc`` port and the ``alc`` timer drive auxiliary controllers that are HCALCs (ECS47a,
+refresh, override notices, the Auxiliary Controller Event Log: :mod:`smemu.firmware.esme_han`).
+The object table itself is assembled in :mod:`smemu.firmware.esme_objects`.
+
+Variants: the NVM entry ``esme/variant`` (device configuration) makes the meter a single- or
+twin-element one (:mod:`smemu.firmware.esme_twin`); a twin-element meter serves the twin
+object table (:func:`twin_objects`) and advances a second engine meter for its secondary
+element beside the primary one.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import ClassVar, Final
 
-from smemu.firmware import esme_registers, firmware_image, metering, prepayment, supply, tariff
+from smemu.firmware import (
+    esme_han,
+    esme_han_zse,
+    esme_registers,
+    esme_twin,
+    firmware_image,
+    metering,
+    prepayment,
+    supply,
+    tariff,
+)
 from smemu.firmware.common import respond
 from smemu.firmware.common.commands import CommandMachine
-from smemu.firmware.common.cosem import CosemContext, CosemFailure, CosemObject, ObjectTable, serve
+from smemu.firmware.common.cosem import CosemContext, ObjectTable, serve
 from smemu.firmware.common.credentials import Role
 from smemu.firmware.common.machine import DeviceType, LineEvent, MessageEvent, TimerEvent, Tx
 from smemu.firmware.common.security import Accepted
-from smemu.firmware.cosem_model import (
-    Model,
-    ModelAttribute,
-    build_model,
-    check_value,
-    device_use_cases,
-    generic_table,
-    load,
-    overlay,
-    store,
-)
+from smemu.firmware.cosem_model import device_use_cases, overlay
 from smemu.firmware.esme_extensions import extend
+from smemu.firmware.esme_objects import (
+    CLOCK_BASE,
+    CLOCK_OFFSET,
+    CLOCK_PRESET,
+    DEFAULT_FIRMWARE,
+    ESME_MODEL,
+    FIRMWARE_VERSION,
+    OBJECTS,
+    device_time,
+    import_wh,
+    object_table,
+    twin_objects,
+)
 from smemu.firmware.registers import layout as lay
 from smemu.firmware.registers import ops
 from smemu.firmware.registers.ops import Event
-from smemu.protocols.dlms import apdu, axdr
-from smemu.protocols.dlms.apdu import ActionResult, DataAccessResult, parse_obis
-from smemu.protocols.dlms.axdr import Data
-from smemu.protocols.dlms.data import (
-    Array,
-    Boolean,
-    DoubleLongUnsigned,
-    Enum,
-    Integer,
-    LongUnsigned,
-    NullData,
-    OctetString,
-    Structure,
-    Unsigned,
-)
-from smemu.protocols.dlms.protection import ProtectionParameters
-from smemu.protocols.gbcs.decrypt import encryption_key
+from smemu.protocols.dlms import apdu
+from smemu.protocols.dlms.apdu import DataAccessResult
+from smemu.protocols.dlms.data import NullData, OctetString
 from smemu.protocols.gbcs.frame import GeneralSigningMessage
 from smemu.protocols.gbcs.types import Eui64
 from smemu.protocols.gbcs.use_cases import USE_CASES, Device, by_message_code
-from smemu.protocols.security import gcm
 
-FIRMWARE_VERSION: Final = "fw/version"
 IMPORT_W: Final = "esme/import_w"  #: device configuration: constant import power, W
 SUPPLY: Final = supply.SUPPLY  #: disconnect control state: 0 open, 1 closed, 2 armed
 REGISTERS_TIMER: Final = "registers"
-CLOCK_OFFSET: Final = "clock/offset_s"
-CLOCK_PRESET: Final = "clock/preset"
-CLOCK_BASE: Final = "clock/base"
-
-DEFAULT_FIRMWARE: Final = bytes.fromhex("01000000")
-_UNIT_WH: Final = 30
-_UNIT_VARH: Final = 32
-_SCRIPT_CLOSE: Final = 51
-_SCRIPT_OPEN: Final = 52
-_SCRIPT_ARM: Final = 54
-
-
-def import_wh(tx: Tx) -> int:
-    """Active import energy (Wh) at the engine's last half-hour boundary."""
-    return metering.registers(tx).import_wh
-
-
-def _device_time_of(tx: Tx) -> datetime:
-    offset = tx.get_json(CLOCK_OFFSET, 0)
-    return tx.now + timedelta(seconds=offset if isinstance(offset, int) else 0)
-
-
-def _device_time(ctx: CosemContext) -> datetime:
-    return _device_time_of(ctx.tx)
-
-
-# --------------------------------------------------------------------- object handlers
-
-
-def _firmware(ctx: CosemContext) -> Data:
-    return OctetString(ctx.tx.get(FIRMWARE_VERSION) or DEFAULT_FIRMWARE)
-
-
-def _import_value(ctx: CosemContext) -> Data:
-    return DoubleLongUnsigned(import_wh(ctx.tx) & 0xFFFFFFFF)
-
-
-def _export_value(ctx: CosemContext) -> Data:
-    return DoubleLongUnsigned(metering.registers(ctx.tx).export_wh & 0xFFFFFFFF)
-
-
-def _scaler_unit(unit: int) -> Data:
-    return Structure((Integer(0), Enum(unit)))
-
-
-def _clock_time(ctx: CosemContext) -> Data:
-    return OctetString(respond.cosem_datetime(_device_time(ctx)))
-
-
-def _cosem_instant(raw: bytes, tz: object) -> datetime | None:
-    """A 12-octet COSEM date-time as a UTC instant; ``None`` when not fully specified."""
-    if len(raw) != 12 or raw[0:2] == b"\xff\xff" or 0xFF in raw[2:4] or 0xFF in raw[5:8]:
-        return None
-    try:
-        return datetime(int.from_bytes(raw[0:2], "big"), raw[2], raw[3], raw[5], raw[6], raw[7],
-                        tzinfo=UTC)
-    except ValueError:
-        return None
-
-
-def _clock_base(ctx: CosemContext, value: Data) -> None:
-    if not isinstance(value, Enum):
-        raise CosemFailure(DataAccessResult.TYPE_UNMATCHED)
-    ctx.tx.put_int(CLOCK_BASE, value.value)
-
-
-def _clock_preset(ctx: CosemContext, value: Data) -> Data:
-    """preset_adjusting_time: structure{preset time, validity start, validity end}."""
-    if not isinstance(value, Structure) or len(value.items) != 3:
-        raise CosemFailure(ActionResult.TYPE_UNMATCHED)
-    parts = []
-    for item in value.items:
-        if not isinstance(item, OctetString) or len(item.value) != 12:
-            raise CosemFailure(ActionResult.TYPE_UNMATCHED)
-        parts.append(item.value)
-    ctx.tx.put(CLOCK_PRESET, b"".join(parts))
-    return NullData()
-
-
-def _clock_adjust(ctx: CosemContext, value: Data) -> Data:
-    """adjust_to_preset_time: inside the validity window, set the clock to the preset time,
-    or -- when the preset time is unspecified -- to the comms hub's time (offset 0)."""
-    raw = ctx.tx.get(CLOCK_PRESET)
-    if raw is None or len(raw) != 36:
-        raise CosemFailure(ActionResult.TEMPORARY_FAILURE)
-    preset = _cosem_instant(raw[0:12], None)
-    start = _cosem_instant(raw[12:24], None)
-    end = _cosem_instant(raw[24:36], None)
-    now = _device_time(ctx)
-    if (start is not None and now < start) or (end is not None and now > end):
-        raise CosemFailure(ActionResult.TEMPORARY_FAILURE)
-    offset = 0 if preset is None else int((preset - ctx.now).total_seconds())
-    ctx.tx.put_json(CLOCK_OFFSET, offset)
-    ctx.tx.delete(CLOCK_PRESET)
-    ctx.tx.log("event", f"clock adjusted (offset {offset} s)")
-    return NullData()
-
-
-def _switch(ctx: CosemContext, value: Data) -> Data:
-    """The disconnect-control script table: 51 close (ECS42), 52 open (ECS43), 54 arm."""
-    if not isinstance(value, LongUnsigned):
-        raise CosemFailure(ActionResult.TYPE_UNMATCHED)
-    causes = {_SCRIPT_CLOSE: supply.Cause.CLOSE, _SCRIPT_OPEN: supply.Cause.OPEN,
-              _SCRIPT_ARM: supply.Cause.ARM}  # fmt: skip
-    cause = causes.get(value.value)
-    if cause is None:
-        raise CosemFailure(ActionResult.OBJECT_UNAVAILABLE)
-    if cause is supply.Cause.CLOSE:
-        metering.mutate(ctx.tx, ops.enable_supply)
-    supply.transition(ctx.tx, cause)
-    return NullData()
-
-
-def _control_state(ctx: CosemContext) -> Data:
-    return Enum(supply.state(ctx.tx))
-
-
-def _output_state(ctx: CosemContext) -> Data:
-    return Boolean(0xFF if supply.closed(ctx.tx) else 0)
-
-
-def _protected_attributes(ctx: CosemContext, values: tuple[Data, ...]) -> Data:
-    """get_protected_attributes (IC 30 m1): the values, encrypted for the requesting party
-    (reference 4.5 / 7.6): structure{array of protection parameters, ciphered block}."""
-    command = ctx.command
-    header = respond.response_header(command, ctx.credentials.eui, ctx.tx)
-    key = encryption_key(GeneralSigningMessage(header, b"", None), ctx.credentials.keystore)
-    if key is None:
-        raise CosemFailure(ActionResult.READ_WRITE_DENIED)
-    block = gcm.encrypt_block(key, ctx.credentials.eui, axdr.encode(Structure(values)))
-    party = header.other_information.supplementary_remote_party_id or header.recipient
-    params = ProtectionParameters(
-        2,
-        b"\x04" + header.originator_counter.to_bytes(8, "big"),
-        bytes(ctx.credentials.eui),
-        bytes(party),
-        b"",
-        Structure((Enum(2), Structure((OctetString(b"\x02"), OctetString(b""))))),
-    )
-    return Structure((Array((params.to_data(),)), OctetString(block)))
-
-
-def _import_collection(ctx: CosemContext) -> Data:
-    """ImportRegisterCollection (ECS17b): active and reactive import with scalers."""
-    return Structure(
-        (
-            _import_value(ctx),
-            _scaler_unit(_UNIT_WH),
-            DoubleLongUnsigned(0),
-            _scaler_unit(_UNIT_VARH),
-        )
-    )
-
-
-_OWN: Final[ObjectTable] = {
-    (1, parse_obis("0-0:0.2.1.255")): CosemObject(get={2: _firmware}),
-    (3, parse_obis("1-0:1.8.0.255")): CosemObject(
-        get={2: _import_value, 3: lambda ctx: _scaler_unit(_UNIT_WH)}
-    ),
-    (3, parse_obis("1-0:2.8.0.255")): CosemObject(
-        get={2: _export_value, 3: lambda ctx: _scaler_unit(_UNIT_WH)}
-    ),
-    (3, parse_obis("1-0:4.8.0.255")): CosemObject(
-        get={2: lambda ctx: DoubleLongUnsigned(0), 3: lambda ctx: _scaler_unit(_UNIT_VARH)}
-    ),
-    (8, parse_obis("0-0:1.0.0.255")): CosemObject(
-        get={2: _clock_time, 4: lambda ctx: Unsigned(0),
-             9: lambda ctx: Enum(ctx.tx.get_int(CLOCK_BASE, 1))},
-        set={9: _clock_base},
-        act={4: _clock_adjust, 5: _clock_preset},
-    ),
-    (9, parse_obis("0-0:10.0.106.255")): CosemObject(act={1: _switch}),
-    (70, parse_obis("0-0:96.3.10.255")): CosemObject(get={2: _output_state, 3: _control_state}),
-    (1, parse_obis("0-0:94.44.34.10")): CosemObject(get={2: _import_collection}),
-}
-
-#: the objects with behaviour: the engine-backed ones, then the device's own
-OBJECTS: Final[ObjectTable] = overlay(esme_registers.OBJECTS, _OWN)
-
-#: every attribute and method the ESME use cases access (Use Case volume object lists)
-ESME_MODEL: Final = build_model(device_use_cases(Device.ESME))
-
-
-def _protection_table(model: Model) -> dict[tuple[int, bytes], CosemObject]:
-    """A get_protected_attributes method for every Data Protection object of the model,
-    reading the protected attributes through :data:`OBJECTS` (or the model's defaults)."""
-    table: dict[tuple[int, bytes], CosemObject] = {}
-    for obis, attributes in model.protected.items():
-
-        def method(
-            ctx: CosemContext, value: Data, attributes: tuple[ModelAttribute, ...] = attributes
-        ) -> Data:
-            values = []
-            for attribute in attributes:
-                row = attribute.row
-                special = OBJECTS.get((row.class_id, row.obis))
-                getter = None if special is None else special.get.get(row.index)
-                values.append(getter(ctx) if getter is not None else load(ctx, attribute))
-            return _protected_attributes(ctx, tuple(values))
-
-        table[(30, obis)] = CosemObject(act={1: method})
-    return table
-
-
-#: ECS47 (0x0055, outside the volume: ECS47a's predecessor) sets an HC ALCS / ALCS state
-#: attribute (1/0-0:94.44.117-121.x/2) in its earlier form, a long-unsigned, where ECS47a
-#: writes a date-time; both are the same attribute (gbcs-reference.md 6, row 0x0055).
-_ECS47: Final = 0x0055
-_ALCS_STATE_GROUPS: Final = range(117, 122)
-
-
-def _legacy_alcs_setters(model: Model) -> dict[tuple[int, bytes], CosemObject]:
-    """Setters of the ALCS state attributes that also take ECS47's long-unsigned form."""
-    table: dict[tuple[int, bytes], CosemObject] = {}
-    for (class_id, obis), attributes in model.attributes.items():
-        attribute = attributes.get(2)
-        if class_id != 1 or attribute is None or not attribute.writable:
-            continue
-        if obis[:4] != b"\x00\x00\x5e\x2c" or obis[4] not in _ALCS_STATE_GROUPS:
-            continue
-
-        def set_state(
-            ctx: CosemContext, value: Data, attribute: ModelAttribute = attribute
-        ) -> None:
-            row = attribute.row
-            legacy = ctx.command.header.message_code == _ECS47 and isinstance(value, LongUnsigned)
-            if not legacy:
-                check_value(attribute, value)
-            store(ctx, row.class_id, row.obis, row.index, value)
-
-        table[(class_id, obis)] = CosemObject(set={2: set_state})
-    return table
 
 
 class EsmeMachine(CommandMachine):
@@ -320,29 +96,29 @@ class EsmeMachine(CommandMachine):
     }
     HANDLERS, extension, extension_future, future_alert = extend(HANDLERS, CommandMachine.future_alert)  # noqa: E501 - ASN.1 use cases (esme_extensions)
     UPLINK: ClassVar = "han"
-    #: the COSEM objects this device serves
-    OBJECTS: ClassVar[ObjectTable] = overlay(
-        overlay(
-            overlay(
-                esme_registers.with_activations(generic_table(ESME_MODEL)),
-                overlay(esme_registers.legacy_active_setters(ESME_MODEL), OBJECTS),
-            ),
-            _legacy_alcs_setters(ESME_MODEL),
-        ),
-        _protection_table(ESME_MODEL),
+    #: the COSEM objects a single-element meter serves (twin element: :func:`twin_objects`)
+    OBJECTS: ClassVar[ObjectTable] = object_table(
+        ESME_MODEL, overlay(OBJECTS, esme_twin.single_element_objects(ESME_MODEL))
     )
+
+    def objects(self, tx: Tx) -> ObjectTable:
+        """The object table of this meter's variant."""
+        return twin_objects() if esme_twin.is_twin(tx) else self.OBJECTS
 
     def on_boot(self, tx: Tx) -> None:
         if not metering.has_state(tx):
             metering.initialise(tx, prepayment.compile_active(tx))
             tx.put_int(SUPPLY, supply.Supply.CLOSED)
             tx.log("event", "first boot: registers initialised")
+        if esme_twin.is_twin(tx):
+            esme_twin.initialise(tx)
         if tx.get(FIRMWARE_VERSION) is None:
             tx.put(FIRMWARE_VERSION, DEFAULT_FIRMWARE)
 
     def booted(self, tx: Tx) -> None:
         super().booted(tx)
         tariff.rearm(tx)
+        esme_han.due(tx)
         self.registers_due(tx)
         self.power(tx, True)  # power applied: ends an outage the meter recorded
 
@@ -356,11 +132,17 @@ class EsmeMachine(CommandMachine):
         return model
 
     def registers_due(self, tx: Tx) -> None:
-        """Advance the engine to now, act on its events, and set the next wake-up."""
+        """Advance the engine (both elements' on a twin-element meter) to now, act on its
+        events, and set the next wake-up."""
         load = self.load_model(tx)
-        events = metering.catch_up(tx, load, closed=supply.closed(tx))
+        closed = supply.closed(tx)
+        events = metering.catch_up(tx, load, closed=closed)
+        if esme_twin.is_twin(tx):
+            disabled = (e.t for e in events if e.code == lay.E_SUPPLY_DISABLED)
+            esme_twin.catch_up(tx, closed=closed, disabled_at=next(disabled, None))
         self.engine_events(tx, events)
         tx.timer(REGISTERS_TIMER, metering.instant(esme_registers.next_wake(tx, load)))
+        esme_han_zse.publish(tx)
 
     def engine_events(self, tx: Tx, events: list[Event]) -> None:
         """Turn engine events into supply moves, log entries and alerts."""
@@ -373,6 +155,12 @@ class EsmeMachine(CommandMachine):
             tx.log("event", f"{event.name} at {metering.instant(event.t).isoformat()}", code or 0)
             if code is not None:
                 self.alert(tx, code, event)
+
+    def after_writes(self, tx: Tx) -> None:
+        """Re-compile the engine tables a request or activation changed; act on the events."""
+        if esme_twin.is_twin(tx):
+            esme_twin.after_writes(tx)
+        self.engine_events(tx, esme_registers.after_writes(tx))
 
     def alert(self, tx: Tx, code: int, event: Event) -> None:
         """Send an engine alert to the supplier (critical for 0x8Fxx codes)."""
@@ -400,8 +188,10 @@ class EsmeMachine(CommandMachine):
             for key in tariff.take_due(tx):
                 tariff.activate(tx, tariff.activation_copies(*key) or ())
                 esme_registers.mark_dirty(tx)
-            self.engine_events(tx, esme_registers.after_writes(tx))
+            self.after_writes(tx)
             self.registers_due(tx)
+        elif event.name == esme_han.ALC_TIMER:
+            esme_han.due(tx)
         else:
             super().on_timer(tx, event)
 
@@ -410,6 +200,15 @@ class EsmeMachine(CommandMachine):
     def on_message(self, tx: Tx, event: MessageEvent) -> None:
         if event.port == OTA:
             firmware_image.on_image(self, tx, event.data)
+            return
+        if event.port == esme_han.ALC_PORT:
+            esme_han.on_frame(tx, event.source, event.data)
+            return
+        if event.port == esme_han_zse.ZSE_PORT:
+            esme_han_zse.on_frame(
+                tx, event.source, event.data,
+                credentials=self.credentials, catch_up=self.registers_due,
+            )  # fmt: skip
             return
         if event.port != KEYPAD:
             super().on_message(tx, event)
@@ -450,7 +249,7 @@ class EsmeMachine(CommandMachine):
         network operator: alert 0x8F36 "Supply Outage Restored - outage >= 3 minutes" with
         the interruption and restoration date-times (gbcs-reference.md 5.4).
         """
-        now = _device_time_of(tx)
+        now = device_time(tx)
         if not on:
             if tx.get(OUTAGE_START) is None:
                 tx.put(OUTAGE_START, respond.cosem_datetime(now))
@@ -493,13 +292,13 @@ class EsmeMachine(CommandMachine):
             )
         else:
             ctx = CosemContext(tx, command, self.credentials)
-            body = serve(self.OBJECTS, ctx, request)
-            self.engine_events(tx, esme_registers.after_writes(tx))
+            body = serve(self.objects(tx), ctx, request)
+            self.after_writes(tx)
             self.registers_due(tx)
         header = respond.response_header(command, self.credentials.eui, tx)
         if _dated_response(command.header.message_code):
             header = dataclasses.replace(
-                header, date_time=respond.cosem_datetime(_device_time_of(tx))
+                header, date_time=respond.cosem_datetime(device_time(tx))
             )
         message = GeneralSigningMessage(header, apdu.encode(body), None)
         # A signed command is a critical one even where the registry has no criticality
@@ -553,3 +352,18 @@ def _dated_response(message_code: int) -> bool:
         return False
     dated = _DATED_READS | _DATED_LEGACY | _DATED_TOP_UPS
     return bool(use_case.future_dated) or use_case.id in dated
+
+
+__all__ = [
+    "CLOCK_BASE",
+    "CLOCK_OFFSET",
+    "CLOCK_PRESET",
+    "DEFAULT_FIRMWARE",
+    "ESME_MODEL",
+    "FIRMWARE_VERSION",
+    "OBJECTS",
+    "EsmeMachine",
+    "import_wh",
+    "object_table",
+    "twin_objects",
+]

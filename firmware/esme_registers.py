@@ -85,20 +85,23 @@ def block_collection(ctx: CosemContext) -> Data:
 
 
 def active_price(ctx: CosemContext) -> Data:
-    """The price in force now (10^-5 currency per kWh): the TOU rate, or the block price of
-    the block the block period's consumption has reached."""
-    table = metering.table_words(ctx.tx)
-    state = metering.state_words(ctx.tx)
+    """The price in force now (10^-5 currency per kWh) on the primary element."""
+    return _u32(price_in_force(metering.table_words(ctx.tx), metering.state_words(ctx.tx)))
+
+
+def price_in_force(table: lay.Words, state: lay.Words) -> int:
+    """The price (10^-5 currency per kWh) an engine meter charges at its state's instant: the
+    TOU rate, or the block price of the block the block period's consumption has reached."""
     t = state[lay.S_T]
     profile = calendar.profile_for_day(table, calendar.local_day(t))
     selector = table[lay.T_PROFILES + 48 * profile + calendar.slot_of(t)]
     if selector < lay.BLOCK_SELECTOR:
-        return _u32(table[lay.T_TOU_PRICE + selector])
+        return table[lay.T_TOU_PRICE + selector]
     block_set = selector - lay.BLOCK_SELECTOR
     used = state[lay.S_PERIOD]
     thresholds = table[lay.T_THRESH + 3 * block_set : lay.T_THRESH + 3 * block_set + 3]
     block = sum(1 for threshold in thresholds if used >= threshold)
-    return _u32(table[lay.T_BLOCK_PRICE + 4 * block_set + block])
+    return table[lay.T_BLOCK_PRICE + 4 * block_set + block]
 
 
 def _credit(field: str) -> Callable[[CosemContext], Data]:
@@ -281,6 +284,7 @@ def _scaler(unit: int) -> Callable[[CosemContext], Data]:
 
 
 OBJECTS: Final[dict[tuple[int, bytes], CosemObject]] = {
+    **prepayment.LOG_OBJECTS,
     (3, parse_obis("1-0:1.8.0.255")): CosemObject(
         get={2: lambda ctx: _u32(_regs(ctx).import_wh), 3: _scaler(_UNIT_WH)}
     ),
@@ -416,6 +420,7 @@ __all__ = [
     "legacy_active_setters",
     "mark_dirty",
     "next_wake",
+    "price_in_force",
     "supplier_eui",
     "sync_payment_mode",
     "tou_collection",

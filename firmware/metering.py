@@ -10,6 +10,10 @@ logs are views of that state (:func:`registers`, :func:`logs`).
 
 Register values are valid at half-hour boundaries (the engine's interval): a read between
 two boundaries shows the registers of the last one.
+
+A twin-element meter keeps a second engine meter for its secondary element under its own
+NVM keys (:data:`SECONDARY`); every function here takes the :class:`Element` whose keys it
+works on (default: :data:`PRIMARY`).
 """
 
 from __future__ import annotations
@@ -31,6 +35,21 @@ STATE: Final = "reg/state"
 LOGS: Final = "reg/logs"
 TABLE: Final = "reg/table"
 LOAD: Final = "esme/load"  #: JSON {"watts": int} or {"watts": int, "seed": int}
+
+
+@dataclass(frozen=True, slots=True)
+class Element:
+    """The NVM keys of one measuring element's engine meter."""
+
+    state: str  #: the engine state words
+    logs: str  #: the engine log region
+    table: str  #: the compiled table the element's registers advance under
+
+
+#: the (primary) measuring element: every ESME has it
+PRIMARY: Final = Element(STATE, LOGS, TABLE)
+#: the secondary measuring element of a twin-element ESME (:mod:`smemu.firmware.esme_twin`)
+SECONDARY: Final = Element("reg2/state", "reg2/logs", "reg2/table")
 
 DEFAULT_WATTS: Final = 400
 _MAX_WH: Final = 0xFFFF
@@ -64,14 +83,15 @@ class LoadModel:
     seed: int | None = None
 
     @classmethod
-    def from_tx(cls, tx: Tx) -> LoadModel:
-        raw = tx.get_json(LOAD, {})
+    def from_tx(cls, tx: Tx, key: str = LOAD, default: int = DEFAULT_WATTS) -> LoadModel:
+        """The model configured under ``key`` (JSON), else a constant ``default`` W."""
+        raw = tx.get_json(key, {})
         if not isinstance(raw, dict):
-            return cls()
-        watts = raw.get("watts", DEFAULT_WATTS)
+            return cls(default)
+        watts = raw.get("watts", default)
         seed = raw.get("seed")
         return cls(
-            watts if isinstance(watts, int) and watts >= 0 else DEFAULT_WATTS,
+            watts if isinstance(watts, int) and watts >= 0 else default,
             seed if isinstance(seed, int) else None,
         )
 
@@ -109,75 +129,103 @@ _SHAPE: Final = (40, 35, 30, 30, 30, 40, 70, 130, 120, 90, 80, 80,
                  85, 80, 75, 80, 100, 160, 190, 170, 140, 110, 80, 55)  # fmt: skip
 
 
-def has_state(tx: Tx) -> bool:
-    return tx.get(STATE) is not None
+def has_state(tx: Tx, element: Element = PRIMARY) -> bool:
+    return tx.get(element.state) is not None
 
 
-def initialise(tx: Tx, table: Table, *, prepay: bool = False, balance: int = 0) -> None:
+def initialise(
+    tx: Tx, table: Table, *, prepay: bool = False, balance: int = 0, element: Element = PRIMARY
+) -> None:
     """A commissioned meter's zeroed registers, valid from the half-hour before now."""
     state = lay.new_state(floor_interval(epoch(tx.now)), prepay=prepay, balance=balance)
-    tx.put(STATE, state.tobytes())
-    tx.put(TABLE, table.data)
-    tx.put(LOGS, bytes(lay.log_bytes(table.words)))
+    tx.put(element.state, state.tobytes())
+    tx.put(element.table, table.data)
+    tx.put(element.logs, bytes(lay.log_bytes(table.words)))
 
 
-def state_words(tx: Tx) -> array[int]:
+def migrate(tx: Tx, element: Element = PRIMARY) -> None:
+    """Bring a meter stored under an older engine layout to the current one (a no-op when
+    it is current or not yet commissioned); see :func:`~smemu.firmware.registers.layout.upgrade`."""
+    table, state = tx.get(element.table), tx.get(element.state)
+    if table is None or state is None or len(state) == lay.STATE_BYTES:
+        return
+    logs = tx.get(element.logs) or b""
+    new_table, new_state, new_logs = lay.upgrade(table, state, logs)
+    tx.put(element.table, new_table)
+    tx.put(element.state, new_state)
+    if new_logs:
+        tx.put(element.logs, new_logs)
+
+
+def state_words(tx: Tx, element: Element = PRIMARY) -> array[int]:
     """A mutable copy of the engine state."""
     words = array("q")
-    words.frombytes(tx.get(STATE) or lay.new_state(floor_interval(epoch(tx.now))).tobytes())
+    raw = tx.get(element.state)
+    words.frombytes(raw or lay.new_state(floor_interval(epoch(tx.now))).tobytes())
     return words
 
 
-def table_words(tx: Tx) -> array[int]:
+def table_words(tx: Tx, element: Element = PRIMARY) -> array[int]:
     words = array("q")
-    words.frombytes(tx.get(TABLE) or bytes(lay.TABLE_BYTES))
+    words.frombytes(tx.get(element.table) or bytes(lay.TABLE_BYTES))
     return words
 
 
-def registers(tx: Tx) -> Registers:
+def registers(tx: Tx, element: Element = PRIMARY) -> Registers:
     """The registers at the state's instant (call :func:`catch_up` first)."""
-    return read(state_words(tx))
+    return read(state_words(tx, element))
 
 
-def logs(tx: Tx) -> bytes:
-    return tx.get(LOGS) or b""
+def logs(tx: Tx, element: Element = PRIMARY) -> bytes:
+    return tx.get(element.logs) or b""
 
 
-def catch_up(tx: Tx, load: LoadModel, *, closed: bool, until: int | None = None) -> list[Event]:
+def catch_up(
+    tx: Tx,
+    load: LoadModel,
+    *,
+    closed: bool,
+    until: int | None = None,
+    element: Element = PRIMARY,
+) -> list[Event]:
     """Advance the engine to the last half-hour boundary at or before ``until`` (default
     ``tx.now``) in one call; ``closed`` False (supply open by command) means no consumption."""
-    state = state_words(tx)
+    migrate(tx, element)
+    state = state_words(tx, element)
     t_from = state[lay.S_T]
     t_to = floor_interval(epoch(tx.now) if until is None else until)
     if t_to <= t_from:
         return []
-    table = tx.get(TABLE) or bytes(lay.TABLE_BYTES)
-    log_region = bytearray(tx.get(LOGS) or b"")
+    table = tx.get(element.table) or bytes(lay.TABLE_BYTES)
+    log_region = bytearray(tx.get(element.logs) or b"")
     imports = load.series(t_from, t_to) if closed else array("H", (0,))
     data = engine_advance(
         table, memoryview(state).cast("B"), log_region or None, t_from, t_to, imports, None
     )
-    tx.put(STATE, state.tobytes())
+    tx.put(element.state, state.tobytes())
     if log_region:
-        tx.put(LOGS, bytes(log_region))
+        tx.put(element.logs, bytes(log_region))
     return decode_events(data)
 
 
-def mutate(tx: Tx, change: Callable[[array[int], array[int]], object]) -> object:
+def mutate(
+    tx: Tx, change: Callable[[array[int], array[int]], object], element: Element = PRIMARY
+) -> object:
     """Apply an instantaneous operation (``ops.*``) to (table words, state words)."""
-    state = state_words(tx)
-    result = change(table_words(tx), state)
-    tx.put(STATE, state.tobytes())
+    migrate(tx, element)
+    state = state_words(tx, element)
+    result = change(table_words(tx, element), state)
+    tx.put(element.state, state.tobytes())
     return result
 
 
-def replace_table(tx: Tx, table: Table) -> None:
+def replace_table(tx: Tx, table: Table, element: Element = PRIMARY) -> None:
     """Install a new compiled table (tariff or prepayment change), keeping the logs when
     the new table keeps the same log sections."""
-    old = table_words(tx)
-    tx.put(TABLE, table.data)
+    old = table_words(tx, element)
+    tx.put(element.table, table.data)
     if lay.log_bytes(old) != lay.log_bytes(table.words):
-        tx.put(LOGS, bytes(lay.log_bytes(table.words)))
+        tx.put(element.logs, bytes(lay.log_bytes(table.words)))
 
 
 def intervals_of_credit(table: array[int], load: LoadModel, credit: int) -> int:
@@ -198,6 +246,9 @@ def intervals_of_credit(table: array[int], load: LoadModel, credit: int) -> int:
 
 __all__ = [
     "LOAD",
+    "PRIMARY",
+    "SECONDARY",
+    "Element",
     "LoadModel",
     "catch_up",
     "epoch",

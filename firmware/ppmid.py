@@ -16,7 +16,8 @@ A mains-powered HAN device that stays ``RUNNING``, paired (NVM ``ppmid/esme``,
   command counter (``ppmid/counter``, strictly increasing).
 * ``zse`` -- ZSE frames the meters publish to it, ``cluster id(2, BE) | ZCL frame``:
   Messaging Display Message (the supplier's message), Prepayment Publish Prepay Snapshot
-  (credit, emergency credit, debt) and Consumer Top Up Response (outcome of a top up).
+  (credit, emergency credit, debt), Consumer Top Up Response (outcome of a top up) and a
+  Default Response refusing an emergency credit or supply enable request.
 * ``han`` -- GBCS: CS08 firmware version reads (answered), PCS01 / PCS02 responses from
   the GSME (their Consumer Top Up Response updates the display).
 
@@ -48,7 +49,7 @@ from smemu.protocols.security.keystore import KeyKind
 from smemu.protocols.zigbee import messaging, metering, prepayment
 from smemu.protocols.zigbee.registry import ZclFrame, decode_frame
 from smemu.protocols.zigbee.typed import GbzPayload, ZclComponent, decode_typed
-from smemu.protocols.zigbee.zcl import ZclCommand
+from smemu.protocols.zigbee.zcl import DefaultResponse, ZclCommand, ZclStatus
 
 ESME_KEY: Final = "ppmid/esme"
 GSME_KEY: Final = "ppmid/gsme"
@@ -225,6 +226,8 @@ class PpmidMachine(CommandMachine):
             accepted = command.result_type == prepayment.TopUpResult.ACCEPTED
             status = "Top up accepted" if accepted else "Top up rejected"
             ppmid_display.show(tx, credit=command.credit_remaining, status=status)
+        elif isinstance(command, DefaultResponse) and command.status != ZclStatus.SUCCESS:
+            ppmid_display.show(tx, status="Request refused")
         else:
             tx.log("trace", f"ZSE {type(command).__name__} not shown")
 

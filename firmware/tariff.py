@@ -8,6 +8,13 @@ At that instant (immediately for the all-zero "now" value, never for the all-0xF
 "cancel" value) the passive values are copied to their active attributes and the active
 tariff is compiled into the register engine's table (:func:`tariff_from_active`).
 
+A twin-element ESME's secondary element has a tariff of its own (ECS01c / ECS01d): the
+calendar 0-0:13.0.1.255 whose day profiles select the secondary TOU rates 1..4 with script
+selectors 201..204 (a rate of the secondary price matrix 0-0:19.20.5.255, charge table
+indexes 1..4), its special days 0-0:11.0.1.255, and no block tariff, thresholds or standing
+charge (those are the meter's, kept on the primary element). :class:`TariffObjects` names
+the objects of each element's tariff (:data:`PRIMARY_TARIFF`, :data:`SECONDARY_TARIFF`).
+
 This module only reads and writes NVM through the step's ``Tx``; the device decides when
 to call :func:`activate` (at once, or from its ``tariff`` timer) and re-compiles its table.
 """
@@ -15,6 +22,7 @@ to call :func:`activate` (at once, or from its ``tariff`` timer) and re-compiles
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
@@ -45,12 +53,40 @@ CALENDAR: Final = parse_obis("0-0:13.0.0.255")
 CALENDAR_2: Final = parse_obis("0-0:13.0.1.255")
 SPECIAL_ACTIVE: Final = parse_obis("0-0:11.0.0.255")
 SPECIAL_PASSIVE: Final = parse_obis("0-1:11.0.0.255")
+SPECIAL_ACTIVE_2: Final = parse_obis("0-0:11.0.1.255")  #: secondary element special days
+SPECIAL_PASSIVE_2: Final = parse_obis("0-1:11.0.1.255")
 PRICE_MATRIX: Final = parse_obis("0-0:19.20.0.255")
 STANDING_CHARGE: Final = parse_obis("0-0:19.20.4.255")
 SECONDARY_PRICES: Final = parse_obis("0-0:19.20.5.255")
 THRESHOLDS_ACTIVE: Final = tuple(parse_obis(f"0-0:16.0.{11 + i}.255") for i in range(8))
 THRESHOLDS_PASSIVE: Final = tuple(parse_obis(f"0-0:16.1.{11 + i}.255") for i in range(8))
 ACTIVE_PRICE: Final = parse_obis("0-0:94.44.1.7")  #: (primary) active tariff price, IC 3
+SECONDARY_ACTIVE_PRICE: Final = parse_obis("0-0:94.44.1.8")  #: secondary element's, IC 3
+#: the secondary element's TOU rates: script selectors 201..204 (GBCS 7.3.7)
+SECONDARY_SELECTOR_BASE: Final = 200
+SECONDARY_RATES: Final = 4
+
+
+@dataclass(frozen=True, slots=True)
+class TariffObjects:
+    """The active COSEM objects one measuring element's tariff is compiled from."""
+
+    calendar: bytes  #: activity calendar (IC 20), active attributes 3-5
+    special_days: bytes  #: special days table (IC 11), attribute 2
+    prices: bytes  #: TOU (and block) price matrix (IC 113), unit_charge_active
+    standing_charge: bytes | None  #: IC 113 standing charge (None: not this element's)
+    blocks: bool  #: block tariff, thresholds and block prices apply
+    selector_base: int  #: day-profile script selector of TOU rate n is base + n
+    rates: int  #: the number of TOU rates
+
+
+PRIMARY_TARIFF: Final = TariffObjects(
+    CALENDAR, SPECIAL_ACTIVE, PRICE_MATRIX, STANDING_CHARGE, True, 0, lay.N_TOU
+)
+SECONDARY_TARIFF: Final = TariffObjects(
+    CALENDAR_2, SPECIAL_ACTIVE_2, SECONDARY_PRICES, None, False, SECONDARY_SELECTOR_BASE,
+    SECONDARY_RATES,
+)  # fmt: skip
 
 #: "now" and "cancel" activation date-times (gbcs-reference.md 7.4)
 _NOW_PREFIX: Final = bytes(9)
@@ -72,9 +108,7 @@ ACTIVATIONS: Final[dict[tuple[int, bytes, int], tuple[Copy, ...]]] = {
     (20, CALENDAR, 10): _calendar(CALENDAR),
     (20, CALENDAR_2, 10): _calendar(CALENDAR_2),
     (9000, _obis("0-0:94.44.128.29"), 6): ((11, SPECIAL_PASSIVE, 2, SPECIAL_ACTIVE, 2),),
-    (9000, _obis("0-0:94.44.128.30"), 6): (
-        (11, _obis("0-1:11.0.1.255"), 2, _obis("0-0:11.0.1.255"), 2),
-    ),
+    (9000, _obis("0-0:94.44.128.30"), 6): ((11, SPECIAL_PASSIVE_2, 2, SPECIAL_ACTIVE_2, 2),),
     (9000, _obis("0-0:94.44.128.31"), 6): (
         (11, _obis("0-1:11.0.2.255"), 2, _obis("0-0:11.0.2.255"), 2),
         (10, _obis("0-1:12.0.1.255"), 2, _obis("0-0:12.0.1.255"), 2),
@@ -201,16 +235,26 @@ def default_tariff() -> Tariff:
     return Tariff(day_profiles=(DayProfile(((0, 1),)),))
 
 
+def _engine_selector(selector: int, objects: TariffObjects) -> int | None:
+    """The engine selector (1..48 TOU rate, 101..108 block set) of a day-profile script
+    selector of ``objects``' calendar; None for a selector this element does not use."""
+    rate = selector - objects.selector_base
+    if 1 <= rate <= objects.rates:
+        return rate
+    if objects.blocks and 101 <= selector <= 100 + lay.N_SETS:
+        return selector
+    return None
+
+
 def _profiles(
-    days: list[CosemDayProfile], weeks: list[WeekProfile]
+    days: list[CosemDayProfile], weeks: list[WeekProfile], objects: TariffObjects
 ) -> tuple[tuple[DayProfile, ...], dict[int, int], tuple[tuple[int, ...], ...]]:
     index: dict[int, int] = {}
     profiles: list[DayProfile] = []
     for day in days[: lay.N_PROFILES]:
+        selected = ((a.start_time, _engine_selector(a.selector, objects)) for a in day.actions)
         switches = tuple(
-            (_minute(a.start_time), a.selector)
-            for a in day.actions
-            if 1 <= a.selector <= lay.N_TOU or 101 <= a.selector <= 100 + lay.N_SETS
+            (_minute(start), selector) for start, selector in selected if selector is not None
         )
         if switches:
             index[day.day_id] = len(profiles)
@@ -265,16 +309,21 @@ def _thresholds(tx: Tx) -> tuple[tuple[int, ...], ...]:
     return tuple(out)
 
 
-def tariff_from_active(tx: Tx) -> Tariff:
-    """The engine :class:`Tariff` of the meter's *active* tariff objects in NVM."""
-    days = [d for d in _items(stored_value(tx, 20, CALENDAR, 5), CosemDayProfile.from_data)
+def tariff_from_active(tx: Tx, objects: TariffObjects = PRIMARY_TARIFF) -> Tariff:
+    """The engine :class:`Tariff` of an element's *active* tariff objects in NVM (default:
+    the primary element's, which carries the meter's block tariff and standing charge)."""
+    calendar = objects.calendar
+    days = [d for d in _items(stored_value(tx, 20, calendar, 5), CosemDayProfile.from_data)
             if isinstance(d, CosemDayProfile)]  # fmt: skip
-    weeks = [w for w in _items(stored_value(tx, 20, CALENDAR, 4), WeekProfile.from_data)
+    weeks = [w for w in _items(stored_value(tx, 20, calendar, 4), WeekProfile.from_data)
              if isinstance(w, WeekProfile)]  # fmt: skip
-    profiles, day_index, week_rows = _profiles(days, weeks)
-    tou, blocks = _prices(stored_value(tx, 113, PRICE_MATRIX, 5))
-    standing = _standing(stored_value(tx, 113, STANDING_CHARGE, 5))
-    thresholds = _thresholds(tx)
+    profiles, day_index, week_rows = _profiles(days, weeks, objects)
+    tou, blocks = _prices(stored_value(tx, 113, objects.prices, 5))
+    if not objects.blocks:
+        blocks = tuple((0,) * lay.N_BLOCKS for _ in range(lay.N_SETS))
+    charge = objects.standing_charge
+    standing = 0 if charge is None else _standing(stored_value(tx, 113, charge, 5))
+    thresholds = _thresholds(tx) if objects.blocks else ()
     if not profiles:
         base = default_tariff()
         return Tariff(
@@ -286,14 +335,14 @@ def tariff_from_active(tx: Tx) -> Tariff:
         )
     week_names = {w.name: i for i, w in enumerate(weeks[: lay.N_WEEKS])}
     seasons: list[Season] = []
-    for s in _items(stored_value(tx, 20, CALENDAR, 3), SeasonProfile.from_data)[: lay.N_SEASONS]:
+    for s in _items(stored_value(tx, 20, calendar, 3), SeasonProfile.from_data)[: lay.N_SEASONS]:
         if not isinstance(s, SeasonProfile):
             continue
         year, month, day = _date_fields(s.start)
         if 1 <= month <= 12 and 1 <= day <= 31:
             seasons.append(Season(month, day, week_names.get(s.week_name, 0), year))
     specials: list[SpecialDay] = []
-    for d in _items(stored_value(tx, 11, SPECIAL_ACTIVE, 2), CosemSpecialDay.from_data):
+    for d in _items(stored_value(tx, 11, objects.special_days, 2), CosemSpecialDay.from_data):
         if not isinstance(d, CosemSpecialDay) or d.day_id not in day_index:
             continue
         year, month, day = _date_fields(d.date)
@@ -313,6 +362,9 @@ def tariff_from_active(tx: Tx) -> Tariff:
 
 __all__ = [
     "ACTIVATIONS",
+    "PRIMARY_TARIFF",
+    "SECONDARY_TARIFF",
+    "TariffObjects",
     "activate",
     "activation_copies",
     "activation_instant",

@@ -10,10 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smemu.devices.keys import Pki
-from smemu.errors import DecodeError, SmemuError
+from smemu.errors import SmemuError
 from smemu.firmware.common.credentials import Role
 from smemu.firmware.common.han import HanFrame, TunnelCommand, decode_han
 from smemu.firmware.common.machine import DeviceType, MessageEvent
+from smemu.firmware.common.security import OUTCOMES, Rejection
 from smemu.firmware.esme import EsmeMachine
 from smemu.hil.demo import action, dlms_request, get
 from smemu.protocols.dlms import apdu, protection
@@ -191,13 +192,16 @@ def test_random_bytes_raise_a_smemu_error_and_change_nothing(pki: Pki, data: byt
 _SHARED: dict[str, EsmeMachine] = {}
 
 
-def test_truncated_command_raises_decode_error(pki: Pki) -> None:
+def test_truncated_command_is_refused_as_malformed(pki: Pki) -> None:
     esme = booted(pki, ESME, DeviceType.ESME)
     good = command(pki, ESME, ECS52, 80, dlms_request(80, get(1, "0-0:0.2.1.255", 2)))
     before = dict(esme.nvm)
     for cut in (1, 10, len(good) // 2, len(good) - 1):
-        with pytest.raises(DecodeError):
-            esme.step(_put(good[:cut]), T0)
+        step = esme.step(_put(good[:cut]), T0)
+        assert [e.code for e in step.logs if e.log == "security"] == [
+            OUTCOMES[Rejection.MALFORMED].log_code
+        ]
+        assert not step.sends
     assert dict(esme.nvm) == before
 
 
