@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import ClassVar, Final
 
-from smemu.errors import SmemuError
+from smemu.errors import DecodeError, SmemuError
 from smemu.firmware.common import future, respond
 from smemu.firmware.common.credentials import Credentials, Role, load_credentials
 from smemu.firmware.common.future import FutureItem
@@ -40,6 +40,7 @@ from smemu.firmware.common.security import (
     Accepted,
     AlertTo,
     Rejected,
+    Rejection,
     check_command,
 )
 from smemu.protocols.dlms.data import OctetString
@@ -104,8 +105,15 @@ class CommandMachine(Machine):
         if data is None:
             self.on_tunnel(tx, event)
             return
-        located = frame.locate(data)
         tx.tally("received")
+        try:
+            located = frame.locate(data)
+        except DecodeError as exc:
+            # Not a GBCS message at all: nothing to authenticate or answer, but the
+            # integrity failure goes to the security log like any other refused command.
+            tx.log("trace", f"undecodable message: {exc}")
+            self.reject(tx, event.port, Rejected(Rejection.MALFORMED, None))
+            return
         self.on_located(tx, event, located)
 
     def on_tunnel(self, tx: Tx, event: MessageEvent) -> None:

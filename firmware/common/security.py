@@ -64,6 +64,7 @@ class Rejection(enum.Enum):
     """Why a command was not executed (recorded in the security log)."""
 
     NOT_A_COMMAND = "not a command"
+    MALFORMED = "message does not decode as GBCS (truncated or corrupt)"
     SEGMENTED = "GBT segmented messages are not supported yet"
     WRONG_RECIPIENT = "recipient is not this device"
     UNKNOWN_ORIGINATOR = "originator is not a trusted remote party"
@@ -96,6 +97,7 @@ class Outcome:
 OUTCOMES: Final[dict[Rejection, Outcome]] = {
     # Malformed or not-for-processing input: log, no answer (nothing authenticated).
     Rejection.NOT_A_COMMAND: Outcome(ALERT_INTEGRITY_FAILED, AlertTo.NOBODY),
+    Rejection.MALFORMED: Outcome(ALERT_INTEGRITY_FAILED, AlertTo.NOBODY),
     Rejection.SEGMENTED: Outcome(ALERT_INTEGRITY_FAILED, AlertTo.NOBODY),
     # Not addressed to us: the device is not a party to the exchange; silently discarded.
     Rejection.WRONG_RECIPIENT: Outcome(ALERT_OTHER_AUTH_FAILURE, AlertTo.NOBODY),
