@@ -120,6 +120,16 @@ CREDENTIAL_CODES: Final = _codes(0x0008, 0x000A, 0x000C, 0x011B)
 ANCHOR_UPDATE_CODES: Final = _codes(*range(0x0100, 0x010A), 0x0125, 0x0126, 0x00CB, 0x0124)
 #: GSME clock (GCS28): the response carries the device time.
 GSME_CLOCK_CODES: Final = _codes(0x007F)
+#: ECS26i Read Configuration Data Device Information (CHF identity), legacy (0x0092): reads
+#: DeviceIdentity, ModelType(CommsHub) and CHManufacturerIdentifier, in that order.
+CHF_IDENTITY_CODES: Final = _codes(0x0092)
+#: The CH's constants of manufacture read back: (message code, an fnmatch pattern of the
+#: ``list_of_data`` indexes of ModelType(CommsHub) 0-0:96.1.4.255 and
+#: CHManufacturerIdentifier 0-0:96.1.6.255 in the use case's object order, the use case).
+_CHF_INVENTORY: Final = (
+    (0x0092, "[12]", "ECS26i"),
+    (0x00FA, "[01]", "ECS26n"),
+)
 
 RULES: Final[tuple[Rule, ...]] = (
     # ---------------------------------------------------------------- grouping header
@@ -240,6 +250,30 @@ RULES: Final[tuple[Rule, ...]] = (
         "Clock status read back (row 676)",
         CLOCK_CODES,
         frozenset({"unsigned"}),
+    ),
+    Rule(
+        "dlms",
+        "dlms.access_response.list_of_data[[]0[]]",
+        Allow.IDENTITY,
+        "ECS26i reads the CHF's own entity identifier (DeviceIdentity 0-0:96.1.1.255, the "
+        "identity the grouping header also carries): the reference CHF's EUI-64 there is "
+        "the device under test's in the replay, so it is compared after mapping identities",
+        CHF_IDENTITY_CODES,
+        frozenset({"octet-string"}),
+    ),
+    *(
+        Rule(
+            "dlms",
+            f"dlms.access_response.list_of_data[[]{indexes}[]]",
+            Allow.VALUE,
+            f"{use_case}: ModelType(CommsHub) and CHManufacturerIdentifier (mapping table "
+            "rows 1962, 1961) are 'fixed at manufacture' to the maker's ZigBee Alliance "
+            "manufacturer id and its OTA image type || hardware version: constants of the "
+            "device under test, not of the use case. Their type is still compared",
+            _codes(code),
+            frozenset({"octet-string"}),
+        )
+        for code, indexes, use_case in _CHF_INVENTORY
     ),
     # -------------------------------------------------------------------------- GBZ
     Rule("gbz", "gbz.alert.timestamp", Allow.VALUE, "the alert's timestamp (ref. 7.7)"),

@@ -38,8 +38,9 @@ from smemu.hil.dut import (
     PreconditionUnsupportedError,
 )
 from smemu.hil.headend import HeadEnd, Outcome, Received
-from smemu.hil.preconditions import Write, WriteIndex, derive
+from smemu.hil.preconditions import Prepared, Write, WriteIndex, derive
 from smemu.hil.replay import ReplayedCommand, Replayer, ReplayError
+from smemu.hil.setup import SetupError, realise
 from smemu.protocols.gbcs import frame
 from smemu.protocols.gbcs.message_codes import lookup
 from smemu.protocols.gbcs.types import Cra, Eui64
@@ -63,6 +64,8 @@ _DEVICE_TYPES: Final[Mapping[str, DeviceType]] = {
     "HCALCS": DeviceType.HCALC,
 }
 DEFAULT_TIMEOUT: Final = 10.0
+#: message type prefix of HAN-only commands, ``SME.C.<sender>-<recipient>`` (mapping table)
+_HAN_MESSAGE_TYPE: Final = "SME.C."
 
 
 class Verdict(enum.StrEnum):
@@ -125,6 +128,12 @@ def split_folder(name: str) -> tuple[str, str]:
 
 def _tokens(key: str) -> list[str]:
     return key.upper().split("_")
+
+
+def scenario_variant(scenario: Scenario) -> str | None:
+    """The device variant a scenario is for: ``twin`` when its name says TWIN (the reference
+    set runs the same command against a single- and a twin-element ESME); else None."""
+    return "twin" if "TWIN" in _tokens(scenario.name) else None
 
 
 def _is_subsequence(short: Sequence[str], long: Sequence[str]) -> bool:
@@ -254,17 +263,33 @@ def registry_device_types(message_code: int) -> tuple[DeviceType, ...]:
     return tuple(_DEVICE_TYPES[d.value] for d in use_case.devices if d.value in _DEVICE_TYPES)
 
 
+def originator_device_type(message_code: int) -> DeviceType | None:
+    """The device type that originates a HAN-only command (``SME.C.PPMID-GSME``: PPMID)."""
+    use_case = by_message_code(message_code)
+    message_type = None if use_case is None else use_case.message_type
+    if message_type is None or not message_type.startswith(_HAN_MESSAGE_TYPE):
+        return None
+    sender, sep, _ = message_type[len(_HAN_MESSAGE_TYPE) :].partition("-")
+    return _DEVICE_TYPES.get(sender) if sep else None
+
+
 def recipient_types(infos: Iterable[CommandInfo]) -> dict[Eui64, DeviceType]:
-    """EUI -> device type, by majority of the commands with exactly one registry target.
+    """EUI -> device type, by majority of the commands with exactly one registry target,
+    and of the device-originated commands whose message type names their sender.
 
     Some use cases (security credentials, firmware, joins) serve every device type; their
-    target is whatever the recipient is, which the recipient's other commands tell.
+    target is whatever the recipient is, which the recipient's other commands tell. A
+    device no use case singles out (a PPMID) may still send commands of its own (PCS01,
+    PCS02: ``SME.C.PPMID-GSME``), which tell what it is.
     """
     votes: dict[Eui64, Counter[DeviceType]] = defaultdict(Counter)
     for info in infos:
         types = registry_device_types(info.message_code)
         if len(types) == 1:
             votes[info.recipient][types[0]] += 1
+        sender = originator_device_type(info.message_code)
+        if sender is not None:
+            votes[info.originator][sender] += 1
     return {eui: count.most_common(1)[0][0] for eui, count in votes.items()}
 
 
@@ -482,7 +507,9 @@ class ConformanceRunner:
         if self.device_types and device_type not in self.device_types:
             return _but(base, Verdict.SKIPPED, f"{device_type.value} not selected")
         try:
-            device = await self.provider.device(device_type, reference=info.recipient)
+            device = await self.provider.device(
+                device_type, reference=info.recipient, variant=scenario_variant(scenario)
+            )
         except DeviceUnavailableError as exc:
             return _but(base, Verdict.SKIPPED, str(exc))
         try:
@@ -500,7 +527,13 @@ class ConformanceRunner:
     ) -> CaseResult:
         base = replace(base, properties=dict(device.properties()))
         head_end = HeadEnd(self.provider.keystore, dict(self.provider.parties))
-        replayer = Replayer(head_end, self.reference_keys, self.reference_roles)
+        replayer = Replayer(
+            head_end,
+            self.reference_keys,
+            self.reference_roles,
+            issuer=self.provider.issue_certificate,
+            han_party=self.provider.han_party,
+        )
         # 1. configure: replay the set's writes of the attributes this command reads
         setups = self.writes.setup_for(device.device_type, base.scenario.id, command)
         if setups:
@@ -508,16 +541,22 @@ class ConformanceRunner:
             problem = await self._configure(device, replayer, head_end, setups)
             if problem is not None:
                 return _but(base, Verdict.ERROR, problem)
-        # 2. enter the fault condition the reference answer evidences
+        # 2. enter the condition the reference answer evidences: the device enters faults
+        # (and takes an image); the earlier use cases leading to a state are sent here
         preconditions = derive(command, expected)
+        prepared = Prepared()
         if preconditions:
             base = replace(base, preconditions=tuple(str(p) for p in preconditions))
             try:
-                await device.prepare(preconditions)
+                held = await device.prepare(preconditions)
+                reached = await realise(device, head_end, preconditions, timeout=self.timeout)
             except PreconditionUnsupportedError as exc:
                 return _but(base, Verdict.SKIPPED, str(exc))
+            except (SetupError, SmemuError) as exc:
+                return _but(base, Verdict.ERROR, f"precondition: {exc}")
+            prepared = replace(reached, image_hash=held.image_hash)
         try:
-            replayed = self._rekey(replayer, command, device.eui)
+            replayed = self._rekey(replayer, command, device.eui, prepared)
         except (ReplayError, SmemuError) as exc:
             return _but(base, Verdict.ERROR, f"replay: {exc}")
         sent = replayed.command
@@ -567,12 +606,20 @@ class ConformanceRunner:
         return _but(base, Verdict.PASSED, "matches the reference")
 
 
-    def _rekey(self, replayer: Replayer, command: bytes, eui: Eui64) -> ReplayedCommand:
+    def _rekey(
+        self,
+        replayer: Replayer,
+        command: bytes,
+        eui: Eui64,
+        prepared: Prepared | None = None,
+    ) -> ReplayedCommand:
         """``command`` for the device: fresh counters, or the reference's (keep_counters)."""
         if not self.keep_counters:
-            return replayer.rekey(command, eui)
+            return replayer.rekey(command, eui, prepared=prepared)
         info = command_info(command)
-        return replayer.rekey(command, eui, counter=info.counter, srp_counter=info.srp_counter)
+        return replayer.rekey(
+            command, eui, counter=info.counter, srp_counter=info.srp_counter, prepared=prepared
+        )
 
     async def _configure(
         self,

@@ -11,7 +11,9 @@ gives back what the device sent in answer (its response plus any alerts). Two ki
   arrives or the timeout expires.
 
 A :class:`DeviceProvider` hands out devices by type and holds the keys a head-end needs to
-talk to them (remote parties' private keys, devices' public keys).
+talk to them (remote parties' private keys, devices' public keys); the emulated one can also
+issue device certificates from its test PKI's CA (a replayed CS02d must carry a certificate
+naming the device under test and its own new key).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Final, Protocol
 
 from smemu.devices.keys import PKI_FILE, Pki, init_pki, load_pki
 from smemu.errors import ConfigError, DecodeError, HalError, HalTimeout, SmemuError
+from smemu.firmware import esme_twin, firmware_image
 from smemu.firmware.common import faults
 from smemu.firmware.common.commands import CommandMachine
 from smemu.firmware.common.credentials import Role
@@ -34,10 +37,12 @@ from smemu.firmware.common.han import TunnelCommand, decode_han
 from smemu.firmware.common.machine import BootEvent, DeviceType, MessageEvent
 from smemu.firmware.common.registry import MACHINES
 from smemu.hal.clock import VirtualClock
-from smemu.hil.preconditions import Condition, Precondition, describe
+from smemu.hil.certificates import DeviceAuthority
+from smemu.hil.preconditions import BY_COMMAND, Condition, Precondition, Prepared, describe
 from smemu.protocols.framing.wan import WanFramer
 from smemu.protocols.gbcs import frame
 from smemu.protocols.gbcs.types import Cra, Eui64
+from smemu.protocols.security.keys import PrivateKey, public_point
 from smemu.protocols.security.keystore import KeyStore
 
 #: EUI-64s of the emulated devices (one per type; distinct from any reference identity so
@@ -72,6 +77,12 @@ _FAULT_KINDS: Final[Mapping[Condition, faults.FaultKind]] = {
 }
 #: Seed of the emulated PKI: the same keys on every run, so reports are reproducible.
 PKI_SEED: Final = b"smemu conformance"
+#: Device type -> the port its firmware images are delivered on (the end of a firmware
+#: distribution: the CH hands the image over the HAN).
+_IMAGE_PORTS: Final[Mapping[DeviceType, str]] = {DeviceType.ESME: "ota"}
+#: The emulated manufacturer's identifier and the version of the test image it delivers.
+MANUFACTURER_ID: Final = 0x1234
+TEST_IMAGE_VERSION: Final = bytes.fromhex("02000001")
 
 
 class DeviceUnavailableError(SmemuError):
@@ -113,8 +124,9 @@ class DeviceUnderTest(Protocol):
         """
         ...
 
-    async def prepare(self, preconditions: Sequence[Precondition]) -> None:
-        """Enter ``preconditions`` (all of them) before the next command.
+    async def prepare(self, preconditions: Sequence[Precondition]) -> Prepared:
+        """Enter ``preconditions`` (all but those the runner realises by commands, JOINED
+        and PENDING_KEY) before the next command; what was established.
 
         :raises PreconditionUnsupportedError: the device cannot enter one of them.
         """
@@ -142,13 +154,31 @@ class DeviceProvider(Protocol):
         ...
 
     async def device(
-        self, device_type: DeviceType, *, reference: Eui64 | None = None
+        self, device_type: DeviceType, *, reference: Eui64 | None = None,
+        variant: str | None = None,
     ) -> DeviceUnderTest:
         """A device of ``device_type`` in a known starting state.
 
         :param reference: the recipient the reference command was made for; a provider
             whose devices carry the reference identities picks the one with this EUI.
+        :param variant: the device variant the scenario needs (``twin``: a twin-element
+            ESME); None for the type's default. A rig's devices are what they are.
         :raises DeviceUnavailableError: see the class.
+        """
+        ...
+
+    @property
+    def han_party(self) -> Eui64 | None:
+        """A HAN device whose keys :attr:`keystore` holds, to send HAN-only commands
+        (PCS01 / PCS02, a PPMID's) as; None: none."""
+        ...
+
+    def issue_certificate(self, template: bytes, subject: Eui64, public_key: bytes | None) -> bytes:
+        """A device certificate like ``template`` (DER) for ``subject``, from the devices' CA.
+
+        :param public_key: SubjectPublicKeyInfo DER of the certified key (None: the
+            template's key).
+        :raises PreconditionUnsupportedError: the provider holds no CA of its devices.
         """
         ...
 
@@ -163,6 +193,8 @@ class EmulatedDevice:
     machine: CommandMachine
     clock: VirtualClock
     rig: str = "emulated"
+    #: the manufacturer key the device trusts (its images are signed with it); None: none
+    manufacturer: PrivateKey | None = None
 
     @property
     def eui(self) -> Eui64:
@@ -186,31 +218,61 @@ class EmulatedDevice:
         """Power the machine on at the clock's time."""
         self.machine.step(BootEvent(), self.clock.now())
 
-    async def prepare(self, preconditions: Sequence[Precondition]) -> None:
-        """Put the device into ``preconditions`` as a lab would: with the power off.
+    async def prepare(self, preconditions: Sequence[Precondition]) -> Prepared:
+        """Put the device into ``preconditions`` as a lab would.
 
-        Each condition becomes a fault flag in NVM (:mod:`smemu.firmware.common.faults`) on
-        the access point it concerns; the machine is then rebuilt from its NVM image (all
-        state it had so far is kept) and booted again.
+        A fault (hardware / temporary) becomes a flag in NVM (:mod:`smemu.firmware.common.
+        faults`) on the DLMS or ZCL access point it concerns, entered with the power off:
+        the machine is rebuilt from its NVM image (all state it had so far is kept) and
+        booted again. An image to hold is delivered as a firmware distribution ends: a test
+        image signed by the manufacturer the device trusts, on its image port. JOINED and
+        PENDING_KEY are the runner's (:mod:`smemu.hil.setup`) and left alone.
 
-        :raises PreconditionUnsupportedError: a condition names no DLMS access point (the
-            firmware models faults per COSEM attribute or method only).
+        :raises PreconditionUnsupportedError: a fault naming no access point (the firmware
+            models faults per COSEM attribute or method and per ZCL command or attribute),
+            or an image the device cannot take.
         """
-        if not preconditions:
-            return
         found: list[faults.Fault] = []
+        image = False
         for precondition in preconditions:
+            if precondition.condition in BY_COMMAND:
+                continue
+            if precondition.condition is Condition.IMAGE_HELD:
+                image = True
+                continue
             kind = _FAULT_KINDS.get(precondition.condition)
             if kind is None or precondition.point is None:
-                raise PreconditionUnsupportedError(
-                    f"precondition not supported by the emulated {self.device_type.value}: "
-                    f"{precondition}"
-                )
+                raise self._unsupported(precondition)
             found.append(faults.Fault(kind, precondition.point))
-        nvm = dict(self.machine.nvm)
-        nvm.update(faults.image(found))
-        self.machine = type(self.machine)(self.machine.eui, nvm)
-        self.start()
+        if found:
+            nvm = dict(self.machine.nvm)
+            nvm.update(faults.image(found))
+            self.machine = type(self.machine)(self.machine.eui, nvm)
+            self.start()
+        if not image:
+            return Prepared()
+        return Prepared(image_hash=self._deliver_image(preconditions))
+
+    def _unsupported(self, precondition: Precondition) -> PreconditionUnsupportedError:
+        return PreconditionUnsupportedError(
+            f"precondition not supported by the emulated {self.device_type.value}: {precondition}"
+        )
+
+    def _deliver_image(self, preconditions: Sequence[Precondition]) -> bytes:
+        """Deliver a test image; its manufacturer image hash."""
+        wanted = next(p for p in preconditions if p.condition is Condition.IMAGE_HELD)
+        port = _IMAGE_PORTS.get(self.device_type)
+        if port is None or self.manufacturer is None:
+            raise self._unsupported(wanted)
+        data = firmware_image.build_image(
+            MANUFACTURER_ID, TEST_IMAGE_VERSION, b"smemu test image", self.manufacturer
+        )
+        self.machine.step(MessageEvent(port, data), self.clock.now())
+        if self.machine.nvm.get(firmware_image.PENDING_IMAGE) != data:
+            raise PreconditionUnsupportedError(
+                f"the emulated {self.device_type.value} did not keep the delivered test image"
+            )
+        return firmware_image.FirmwareImage.decode(data).image_hash
 
     async def exchange(self, command: bytes, *, timeout: float) -> list[bytes]:
         """Deliver ``command`` on the port facing the head-end; collect what it sends back.
@@ -257,6 +319,7 @@ class EmulatedProvider:
     start: datetime = DEFAULT_START
     _tmp: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
     _pki: Pki | None = field(default=None, repr=False)
+    _authority: DeviceAuthority | None = field(default=None, repr=False)
 
     def _load(self) -> Pki:
         if self._pki is not None:
@@ -274,6 +337,8 @@ class EmulatedProvider:
                 remote_parties=EMULATED_PARTIES,
                 seed=PKI_SEED,
             )
+            # the seeded PKI's CA can be derived again; an existing folder's cannot
+            self._authority = DeviceAuthority.seeded(PKI_SEED)
         self._pki = pki
         return pki
 
@@ -289,18 +354,43 @@ class EmulatedProvider:
     def rig(self) -> str:
         return "emulated"
 
+    @property
+    def han_party(self) -> Eui64 | None:
+        """The emulated PPMID of the PKI (its private keys are in :attr:`keystore`)."""
+        return next((e for e, t in self._load().devices.items() if t is DeviceType.PPMID), None)
+
     async def device(
-        self, device_type: DeviceType, *, reference: Eui64 | None = None
+        self, device_type: DeviceType, *, reference: Eui64 | None = None,
+        variant: str | None = None,
     ) -> EmulatedDevice:
         pki = self._load()
         eui = next((e for e, t in pki.devices.items() if t is device_type), None)
         machine_class = MACHINES.get(device_type)
         if eui is None or machine_class is None:
             raise DeviceUnavailableError(f"no emulated {device_type.value} in the PKI {pki.folder}")
-        machine = machine_class(eui, pki.provisioning(eui))
-        device = EmulatedDevice(machine, VirtualClock(self.start, speed=0))
+        manufacturer = DeviceAuthority.manufacturer_key(PKI_SEED)
+        nvm = pki.provisioning(eui)
+        nvm.update(
+            firmware_image.manufacturer_writes(public_point(manufacturer), MANUFACTURER_ID)
+        )
+        if variant is not None:
+            if device_type is not DeviceType.ESME:
+                raise DeviceUnavailableError(f"no {variant} variant of the {device_type.value}")
+            nvm.update(esme_twin.configuration(variant))  # h32: the ESME variant, in NVM
+        machine = machine_class(eui, nvm)
+        clock = VirtualClock(self.start, speed=0)
+        device = EmulatedDevice(machine, clock, manufacturer=manufacturer)
         device.start()
         return device
+
+    def issue_certificate(self, template: bytes, subject: Eui64, public_key: bytes | None) -> bytes:
+        """See :meth:`DeviceProvider.issue_certificate` (the seeded test PKI's CA)."""
+        self._load()
+        if self._authority is None:
+            raise PreconditionUnsupportedError(
+                f"the CA of the PKI in {self.folder} is not known; cannot issue a certificate"
+            )
+        return self._authority.issue(template, subject, public_key)
 
     def close(self) -> None:
         """Remove the temporary PKI folder, if one was made."""
@@ -368,15 +458,18 @@ class PortDevice:
             raise DeviceUnavailableError(f"cannot reach the device at {self.url}: {exc}") from exc
         self.port = port
 
-    async def prepare(self, preconditions: Sequence[Precondition]) -> None:
-        """A real device is put into a fault by hand, not by the runner.
+    async def prepare(self, preconditions: Sequence[Precondition]) -> Prepared:
+        """A real device is put into a fault (or given an image) by hand, not by the runner.
 
-        :raises PreconditionUnsupportedError: whenever ``preconditions`` is not empty.
+        :raises PreconditionUnsupportedError: whenever ``preconditions`` holds any but the
+            conditions the runner realises by commands.
         """
-        if preconditions:
+        left = [p for p in preconditions if p.condition not in BY_COMMAND]
+        if left:
             raise PreconditionUnsupportedError(
-                f"precondition not supported on the rig {self.url}: {describe(preconditions)}"
+                f"precondition not supported on the rig {self.url}: {describe(left)}"
             )
+        return Prepared()
 
     async def exchange(self, command: bytes, *, timeout: float) -> list[bytes]:
         """Write ``command``; read messages until a response or until ``timeout``.
@@ -430,8 +523,17 @@ class RigProvider:
         urls = sorted({url for url, _ in self.devices.values()})
         return ", ".join(urls) or "none"
 
+    @property
+    def han_party(self) -> Eui64 | None:
+        """The rig's PPMID, when the head-end holds its key agreement key (a test PPMID)."""
+        entry = self.devices.get(DeviceType.PPMID)
+        if entry is None or self.keystore.ka_private(entry[1]) is None:
+            return None
+        return entry[1]
+
     async def device(
-        self, device_type: DeviceType, *, reference: Eui64 | None = None
+        self, device_type: DeviceType, *, reference: Eui64 | None = None,
+        variant: str | None = None,
     ) -> PortDevice:
         entry = self.devices.get(device_type)
         if entry is None:
@@ -440,3 +542,12 @@ class RigProvider:
         device = PortDevice(url, eui, device_type, self.firmware)
         await device.open()
         return device
+
+    def issue_certificate(self, template: bytes, subject: Eui64, public_key: bytes | None) -> bytes:
+        """A rig's device certificates come from its own SMKI, not from the runner.
+
+        :raises PreconditionUnsupportedError: always.
+        """
+        raise PreconditionUnsupportedError(
+            f"the rig {self.rig} issues its device certificates itself; cannot re-issue one"
+        )

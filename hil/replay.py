@@ -13,20 +13,30 @@ identities or the counter:
   counter, originator (remote party) and recipient (device) system titles (ref. 4.5, 7.6);
 * the UTRN of a top-up (CS01a, CS01b): it authenticates supplier, device and counter and the
   counter must have its low 32 bits zero (GBCS 14.3; ref. 6.1); value and class are kept;
-* the originatorCounter of Activate Firmware (CS06), the command's own counter (ref. 7.8).
+* the originatorCounter of Activate Firmware (CS06), the command's own counter (ref. 7.8),
+  and its manufacturerImageHash when the device was given an image to hold (the image a
+  device holds is its own: :class:`~smemu.hil.preconditions.Prepared`);
+* the certificate of Update Device Certificate (CS02d): it names the reference meter and
+  certifies its key, so it is issued again (by the device provider's CA, ``issuer``) for the
+  device under test and the key pair it made on an earlier CS02c, when it did.
 
-HAN-only commands (PCS01, PCS02: a PPMID to a GSME) are not sent by a head-end and refused.
+HAN-only commands (PCS01, PCS02: "SME.C.PPMID-GSME") are sent as a HAN device would: the
+originator is the stand-in HAN device whose keys the head-end holds (``han_party``, the
+emulated PPMID), the command is MAC'd with the key agreed between it and the device (GBCS
+4.3.3; no ACB), and PCS01's UTRN is made afresh by the supplier for the device, with a UTRN
+counter of the supplier's own (the UTRN authenticates the supplier, not the PPMID).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Final
 
 from smemu.errors import DecodeError, SmemuError
 from smemu.hil.headend import HeadEnd, OutgoingCommand
+from smemu.hil.preconditions import Prepared, certificate_usage
 from smemu.protocols import utrn
 from smemu.protocols.dlms import apdu
 from smemu.protocols.dlms.apdu import AccessRequestMessage
@@ -44,10 +54,15 @@ from smemu.protocols.gbcs.secure import DEFAULT_ACBS, Verdict
 from smemu.protocols.gbcs.types import Cra, Eui64
 from smemu.protocols.security.keystore import KeyStore
 
-#: Top-up use cases whose payload carries a UTRN (GBCS 14): CS01a (DLMS), CS01b (GBZ).
-TOP_UP_CODES: Final = frozenset({0x0007, 0x0097})
+#: Top-up use cases whose payload carries a UTRN (GBCS 14): CS01a (DLMS), CS01b (GBZ) and
+#: PCS01 (GBZ, from a PPMID).
+TOP_UP_CODES: Final = frozenset({0x0007, 0x0097, 0x009B})
 #: Activate Firmware (CS06): its ASN.1 payload repeats the command's originator counter.
 ACTIVATE_FIRMWARE: Final = 0x0012
+#: Update Device Certificate (CS02d): its payload is the device's new certificate.
+UPDATE_DEVICE_CERTIFICATE: Final = 0x000B
+#: (template certificate DER, device, SubjectPublicKeyInfo DER or None) -> certificate DER
+Issuer = Callable[[bytes, Eui64, bytes | None], bytes]
 #: A UTRN in a payload: an octet string of 20 ASCII digits (DLMS and ZCL both prefix 0x14).
 _UTRN_FIELD: Final = re.compile(rb"\x14([0-9]{20})")
 _PROTECTION_MODE: Final = 0x04
@@ -81,12 +96,17 @@ class Replayer:
     :param reference_keys: the key store the reference messages were made with.
     :param roles: reference remote-party EUI -> role (see :func:`~.headend.roles_from_keystore`).
     :param reference_acbs: ACBs that may have MAC'd the reference messages.
+    :param issuer: issues device certificates for CS02d (None: CS02d cannot be replayed).
+    :param han_party: a HAN device (its keys in the head-end's store) to send PCS01 / PCS02 as.
     """
 
     head_end: HeadEnd
     reference_keys: KeyStore
     roles: Mapping[Eui64, int]
     reference_acbs: Sequence[Eui64] = DEFAULT_ACBS
+    issuer: Issuer | None = None
+    #: the HAN device device-originated commands (PCS01, PCS02) are sent as (None: refused)
+    han_party: Eui64 | None = None
 
     def rekey(
         self,
@@ -95,6 +115,7 @@ class Replayer:
         *,
         counter: int | None = None,
         srp_counter: int | None = None,
+        prepared: Prepared | None = None,
     ) -> ReplayedCommand:
         """Re-address and re-secure one reference command for ``device``.
 
@@ -102,6 +123,8 @@ class Replayer:
         :param device: the device under test.
         :param counter: force the new originator counter (default: the next fresh one).
         :param srp_counter: force the new supplementary remote party counter.
+        :param prepared: what preparing the device established (an image it holds, key
+            pairs awaiting certificates).
         :raises ReplayError: see the class.
         """
         try:
@@ -116,32 +139,39 @@ class Replayer:
         if header.cra is not Cra.COMMAND:
             raise ReplayError(f"expected a command, got a {header.cra.label}")
         code = header.message_code
-        if code in secure.DEVICE_ORIGINATED_COMMANDS:
+        han = code in secure.DEVICE_ORIGINATED_COMMANDS
+        if han and self.han_party is None:
             raise ReplayError(
-                f"message code 0x{code:04X} is a HAN-only command (a PPMID to a GSME); "
-                "a head-end does not send it"
+                f"message code 0x{code:04X} is a HAN-only command (a PPMID to a GSME) and no "
+                "HAN device is known to send it as"
             )
         precommand = isinstance(message, GeneralSigningMessage) and inner.signature is None
         self._check_reference(located)
 
         head_end = self.head_end
-        originator = self._party_for(header.originator, "originator")
+        if han and self.han_party is not None:
+            originator = self.han_party
+        else:
+            originator = self._party_for(header.originator, "originator")
         identities: dict[Eui64, Eui64] = {header.originator: originator, header.recipient: device}
         new_counter = counter
         if new_counter is None:
-            new_counter = head_end.counters.next(originator, device, utrn=code in TOP_UP_CODES)
+            utrn_counter = code in TOP_UP_CODES and not han
+            new_counter = head_end.counters.next(originator, device, utrn=utrn_counter)
         counters = {header.originator_counter: new_counter}
         oi = self._other_information(
             header.other_information, device, identities, counters, srp_counter
         )
 
         rewritten: list[str] = []
-        payload = self._payload(inner, code, identities, counters, rewritten)
+        payload = self._payload(
+            inner, code, identities, counters, rewritten, prepared=prepared or Prepared()
+        )
         new_header = GroupingHeader(
             Cra.COMMAND, new_counter, originator, device, header.date_time, oi
         )
         unsigned = GeneralSigningMessage(new_header, payload, None)
-        signed = precommand or bool(inner.signature)
+        signed = not han and (precommand or bool(inner.signature))
         mac = precommand or isinstance(message, MacProtectedMessage)
         try:
             command = head_end.submit(unsigned, use_case=_use_case_name(code), sign=signed, mac=mac)
@@ -204,6 +234,8 @@ class Replayer:
         identities: Mapping[Eui64, Eui64],
         counters: Mapping[int, int],
         rewritten: list[str],
+        *,
+        prepared: Prepared,
     ) -> bytes:
         payload = inner.payload
         header = inner.header
@@ -212,19 +244,49 @@ class Replayer:
         if family == "dlms":
             payload = _rewrite_dlms(payload, new_counter, identities, counters, rewritten)
         elif family == "asn1" and code == ACTIVATE_FIRMWARE:
-            payload = _rewrite_activate_firmware(payload, header.originator_counter, new_counter)
+            payload = _rewrite_activate_firmware(
+                payload, header.originator_counter, new_counter, prepared.image_hash
+            )
             rewritten.append("activate_firmware.originator_counter")
+            if prepared.image_hash is not None:
+                rewritten.append("activate_firmware.manufacturer_image_hash")
+        elif family == "asn1" and code == UPDATE_DEVICE_CERTIFICATE:
+            payload = self._reissue(payload, identities[header.recipient], prepared)
+            rewritten.append("device_certificate")
         if code in TOP_UP_CODES:
-            payload = self._rewrite_utrn(payload, header, identities, new_counter)
+            if code in secure.DEVICE_ORIGINATED_COMMANDS:
+                # the supplier made the UTRN the consumer keys in: its own counter
+                supplier = self._party_for_role(2)
+                utrn_counter = self.head_end.counters.next(
+                    supplier, identities[header.recipient], utrn=True
+                )
+            else:
+                supplier, utrn_counter = identities[header.originator], new_counter
+            payload = self._rewrite_utrn(
+                payload, supplier, identities[header.recipient], utrn_counter
+            )
             rewritten.append("utrn")
         return payload
 
+    def _reissue(self, certificate: bytes, device: Eui64, prepared: Prepared) -> bytes:
+        """CS02d's certificate issued again for ``device`` (and its pending key, if any)."""
+        if self.issuer is None:
+            raise ReplayError("CS02d needs a certificate for the device; no issuer is known")
+        usage = certificate_usage(certificate)
+        key = None if usage is None else prepared.pending_keys.get(usage)
+        try:
+            return self.issuer(certificate, device, key)
+        except SmemuError as exc:
+            raise ReplayError(f"cannot issue the CS02d certificate: {exc}") from exc
+
+    def _party_for_role(self, role: int) -> Eui64:
+        try:
+            return self.head_end.party(role)
+        except SmemuError as exc:
+            raise ReplayError(str(exc)) from exc
+
     def _rewrite_utrn(
-        self,
-        payload: bytes,
-        header: GroupingHeader,
-        identities: Mapping[Eui64, Eui64],
-        new_counter: int,
+        self, payload: bytes, supplier: Eui64, device: Eui64, new_counter: int
     ) -> bytes:
         found = list(_UTRN_FIELD.finditer(payload))
         if len(found) != 1:
@@ -234,8 +296,6 @@ class Replayer:
             token = utrn.decode_utrn(match.group(1).decode("ascii"))
         except DecodeError as exc:
             raise ReplayError(f"the reference UTRN is malformed: {exc}") from exc
-        supplier = identities[header.originator]
-        device = identities[header.recipient]
         secret = self.head_end.keystore.prepayment_secret(supplier, device)
         if secret is None:
             raise ReplayError(f"no prepayment key pair for supplier {supplier} and {device}")
@@ -334,12 +394,19 @@ def _der_integer(value: int) -> bytes:
     return b"\x02" + _der_length(len(raw)) + raw
 
 
-def _rewrite_activate_firmware(payload: bytes, old: int, new: int) -> bytes:
-    """Replace ``originatorCounter``, the INTEGER after the image hash, in CS06's SEQUENCE."""
+def _rewrite_activate_firmware(
+    payload: bytes, old: int, new: int, image_hash: bytes | None = None
+) -> bytes:
+    """Replace ``originatorCounter``, the INTEGER after the image hash, in CS06's SEQUENCE
+    (and the manufacturerImageHash, when ``image_hash`` is given)."""
     tag, start, end = _der_header(payload, 0)
     if tag != 0x30 or end != len(payload):
         raise ReplayError("expected the Activate Firmware SEQUENCE")
-    _, _, hash_end = _der_header(payload, start)
+    hash_tag, hash_start, hash_end = _der_header(payload, start)
+    if image_hash is not None:
+        if hash_tag != 0x04 or hash_end - hash_start != len(image_hash):
+            raise ReplayError("expected manufacturerImageHash (OCTET STRING(32)) first")
+        payload = payload[:hash_start] + image_hash + payload[hash_end:]
     int_tag, int_start, int_end = _der_header(payload, hash_end)
     if int_tag != 0x02:
         raise ReplayError("expected originatorCounter (INTEGER) after the image hash")

@@ -121,3 +121,49 @@ def test_an_ordinary_failure_also_stops_the_rest() -> None:
     _, response, log = _serve({}, apdu.AccessRequestGet(3, bytes(6), 2), *SPECS)
     assert [s.result for s in response.specifications] == [4, 250, 250, 250]
     assert log == []
+
+
+# ------------------------------------------------------------------------------------ ZCL
+
+zcl_points = st.builds(
+    faults.ZclPoint,
+    st.sampled_from(list(faults.ZclAccess)),
+    st.integers(0, 0xFFFF),
+    st.integers(0, 0xFFFF),
+    st.none() | st.integers(0, 20),
+)
+
+
+@given(st.sampled_from(list(FaultKind)), zcl_points)
+def test_a_zcl_fault_key_names_its_fault(kind: FaultKind, point: faults.ZclPoint) -> None:
+    fault = Fault(kind, point)
+    assert Fault.parse(fault.key) == fault
+    assert faults.active(faults.image([fault]), point) is kind
+
+
+def test_a_hardware_fault_answers_zcl_hardware_failure_only_where_it_is() -> None:
+    from smemu.firmware.gas_zcl import AttributeStore, serve
+    from smemu.protocols.zigbee import gbz
+
+    store = AttributeStore({(0x0705, 0x0000): (0x2B, bytes(4)), (0x0705, 0x0001): (0x2B, bytes(4))})
+    message = gbz.GbzMessage(
+        (
+            gbz.GbzComponent(0, 0x0705, 0x00, 0, 0x00, b"\x00\x00\x01\x00"),  # read 0, 1
+            gbz.GbzComponent(0, 0x0705, 0x01, 1, 0x02, b""),  # Change Debt, first
+            gbz.GbzComponent(gbz.CONTROL_LAST, 0x0705, 0x01, 2, 0x02, b""),  # and second
+        )
+    )
+    broken = faults.image(
+        [
+            Fault(FaultKind.HARDWARE, faults.ZclPoint(faults.ZclAccess.ATTRIBUTE, 0x0705, 1)),
+            Fault(FaultKind.HARDWARE, faults.ZclPoint(faults.ZclAccess.COMMAND, 0x0705, 2, 1)),
+            # a temporary fault has no ZCL status: not modelled, the command runs
+            Fault(FaultKind.TEMPORARY, faults.ZclPoint(faults.ZclAccess.COMMAND, 0x0705, 2)),
+        ]
+    )
+    healthy = serve(Tx(NOW, {}), message, store, {})
+    faulty = serve(Tx(NOW, broken), message, store, {})
+    assert [c.payload for c in healthy.components][1:] == [b"\x02\x00", b"\x02\x00"]
+    read, first, second = (c.payload for c in faulty.components)
+    assert read == b"\x00\x00\x00\x2b" + bytes(4) + b"\x01\x00\xc0"
+    assert (first, second) == (b"\x02\x00", b"\x02\xc0")

@@ -14,7 +14,7 @@ from smemu.errors import HalTimeout
 from smemu.firmware.common.machine import DeviceType
 from smemu.hil.conformance import Scenario, read_vector
 from smemu.hil.dut import DeviceUnavailableError
-from smemu.hil.preconditions import Precondition
+from smemu.hil.preconditions import Precondition, Prepared
 from smemu.protocols.dlms import apdu
 from smemu.protocols.gbcs import frame, secure
 from smemu.protocols.gbcs.frame import GeneralSigningMessage, GroupingHeader, MacProtectedMessage
@@ -44,9 +44,10 @@ class FakeDevice:
             raise HalTimeout(f"nothing within {timeout:g} s")
         return self.answer(command)
 
-    async def prepare(self, preconditions: Sequence[Precondition]) -> None:
+    async def prepare(self, preconditions: Sequence[Precondition]) -> Prepared:
         """Record the conditions (a fake answering the reference is already in them)."""
         self.prepared.extend(preconditions)
+        return Prepared()
 
     async def close(self) -> None:
         return None
@@ -60,9 +61,15 @@ class FakeProvider:
     rig: str = "fake"
     #: with the reference identities: devices by EUI (preferred over ``devices``)
     by_eui: Mapping[Eui64, FakeDevice] = field(default_factory=dict)
+    han_party: Eui64 | None = None
+
+    def issue_certificate(self, template: bytes, subject: Eui64, public_key: bytes | None) -> bytes:
+        """A fake answering the reference wants the reference certificate back."""
+        return template
 
     async def device(
-        self, device_type: DeviceType, *, reference: Eui64 | None = None
+        self, device_type: DeviceType, *, reference: Eui64 | None = None,
+        variant: str | None = None,
     ) -> FakeDevice:
         found = self.by_eui.get(reference) if reference is not None else None
         if found is not None and found.device_type is device_type:

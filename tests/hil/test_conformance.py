@@ -28,6 +28,7 @@ from smemu.hil.preconditions import (
     FAILURES,
     Condition,
     Precondition,
+    Prepared,
     derive,
     earliest_date_time,
     failure_row,
@@ -168,14 +169,25 @@ def test_a_device_answering_the_reference_passes_every_esme_command(
     )
     runner = ConformanceRunner(provider, store, roles, keep_counters=True, timeout=1)
     result = _run(runner, rtds_dir, None)
-    ran = [r for r in result.results if r.verdict is not Verdict.SKIPPED]
+    # a fake that only knows the reference answers cannot answer the earlier use cases a
+    # JOINED / PENDING_KEY precondition sends (hil.setup): those scenarios err, saying so
+    by_command = [
+        r
+        for r in result.results
+        if any(p.startswith(("joined", "pending-key")) for p in r.preconditions)
+    ]
+    assert by_command and all(
+        r.verdict is Verdict.ERROR and r.message.startswith("precondition:") for r in by_command
+    )
+    ran = [
+        r for r in result.results if r.verdict is not Verdict.SKIPPED and r not in by_command
+    ]
     bad = [
         (r.scenario.id, r.verdict.value, r.message) for r in ran if r.verdict is not Verdict.PASSED
     ]
     assert bad == [], "\n".join(map(str, bad))
     assert len(ran) > 100
     assert all(r.device_type is DeviceType.ESME for r in ran)
-    assert result.ok and result.summary().startswith(f"{len(ran)} passed, 0 failed")
     # every non-ESME command was skipped (no such fake device), never failed
     skipped = [r for r in result.results if r.verdict is Verdict.SKIPPED]
     assert skipped and all("ESME" not in r.message for r in skipped)
@@ -284,7 +296,9 @@ def test_every_failure_row_has_a_reason() -> None:
     assert failure_row("dlms", 250, 0x004F) is not None
     assert failure_row("dlms", 250, 0x004F).condition is None  # type: ignore[union-attr]
     assert failure_row("asn1", 3, 0x000A) is not None
-    assert failure_row("asn1", 3, 0x000D) is None  # a join code: device logic, no fault
+    # a refused join (incompatibleWithExistingEntry) evidences an earlier join, not a fault
+    assert failure_row("asn1", 3, 0x000D).condition is Condition.JOINED  # type: ignore[union-attr]
+    assert failure_row("asn1", 1, 0x000D) is None  # device logic
 
 
 def test_the_emulated_esme_answers_an_error_scenario_once_faulted(
@@ -310,7 +324,7 @@ def test_a_device_that_cannot_enter_a_precondition_is_skipped(
     store, roles = _reference(rtds_dir, keystore_dir)
 
     class Rig(FakeDevice):
-        async def prepare(self, preconditions: Sequence[Precondition]) -> None:
+        async def prepare(self, preconditions: Sequence[Precondition]) -> Prepared:
             raise PreconditionUnsupportedError("precondition not supported on the rig")
 
     device = Rig(ESME_REF, DeviceType.ESME, lambda _command: [])

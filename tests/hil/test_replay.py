@@ -8,7 +8,7 @@ import pytest
 
 from smemu.firmware.common.credentials import Role
 from smemu.hil.headend import HeadEnd, roles_from_keystore
-from smemu.hil.replay import Replayer, ReplayError
+from smemu.hil.replay import UPDATE_DEVICE_CERTIFICATE, Replayer, ReplayError
 from smemu.protocols import utrn
 from smemu.protocols.dlms import apdu, protection
 from smemu.protocols.gbcs import frame, secure
@@ -64,8 +64,10 @@ def test_every_reference_command_rekeys_and_reverifies(rtds_dir: Path, world: Wo
         try:
             result = forward.rekey(original, DUT)
         except ReplayError as exc:
-            # only HAN-only (PPMID -> GSME) commands may be refused
-            assert ref_inner.header.message_code in secure.DEVICE_ORIGINATED_COMMANDS, (path, exc)
+            # without a HAN party nor a certificate issuer, only HAN-only (PPMID -> GSME)
+            # commands and CS02d (a certificate for the device) may be refused
+            refusable = secure.DEVICE_ORIGINATED_COMMANDS | {UPDATE_DEVICE_CERTIFICATE}
+            assert ref_inner.header.message_code in refusable, (path, exc)
             refused += 1
             continue
         replayed += 1
@@ -104,7 +106,7 @@ def test_every_reference_command_rekeys_and_reverifies(rtds_dir: Path, world: Wo
         if problems:
             failures.append(f"{path.name}: {', '.join(problems)}")
     assert not failures, failures[:10]
-    assert replayed >= 500 and refused == 2
+    assert replayed >= 500 and refused == 6  # PCS01, PCS02, CS02d x2 (command, pre-command)
 
 
 def test_dlms_fields_naming_parties_or_counters_are_rewritten(rtds_dir: Path, world: World) -> None:
