@@ -4,10 +4,11 @@ Layer: firmware. Architecture step 3.
 
 Theory of operation
 -------------------
-The CHF has three ports: ``wan`` (whole GBCS messages to and from the DCC side), ``han``
+The CHF has four ports: ``wan`` (whole GBCS messages to and from the DCC side), ``han``
 (tunnel frames to and from the joined HAN devices, see
-:mod:`~smemu.firmware.common.han`) and ``gpf`` (tunnel frames to and from the gas proxy
-function hosted in the same hub). It decodes a WAN message's headers only far enough to
+:mod:`~smemu.firmware.common.han`), ``gpf`` (tunnel frames to and from the gas proxy
+function hosted in the same hub) and ``ota`` (firmware images to distribute, in; to their
+HAN device, out). It decodes a WAN message's headers only far enough to
 read the recipient, then routes it by :data:`ROUTES` on the recipient's kind:
 
 * itself -- executes the command (ECS52 firmware version; others get ECS100);
@@ -21,6 +22,11 @@ From the HAN, only devices in the CHF device log are heard. A PUT is routed the 
 device); a GET from the GSME is passed to the GPF, and the GPF's GET-RESPONSE back to the
 GSME. From the GPF, a PUT goes up the WAN.
 
+Waits (:mod:`~smemu.firmware.chf_delivery`): a command forwarded from the WAN to an ESME
+is answered within a window or the CHF alerts 0x8F84 (failure to deliver, service 21); an
+image arriving on the ``ota`` port is distributed to its HAN device
+(:mod:`~smemu.firmware.chf_firmware`, CS05) and its outcome reported by CCS08.
+
 NVM: ``chf/devices`` JSON {EUI hex: device type} is the CHF device log (the whitelist);
 ``chf/gpf`` and ``chf/gsme`` the EUIs of the hosted GPF and of the GSME it proxies.
 """
@@ -31,16 +37,17 @@ import enum
 from collections.abc import Callable, Mapping
 from typing import ClassVar, Final
 
-from smemu.firmware import chf_log, chf_subghz
+from smemu.firmware import chf_delivery, chf_firmware, chf_log, chf_subghz
 from smemu.firmware.common import respond
 from smemu.firmware.common.commands import CommandMachine
 from smemu.firmware.common.cosem import CosemContext, CosemObject, ObjectTable, serve
 from smemu.firmware.common.credentials import Role
 from smemu.firmware.common.han import HanFrame, TunnelCommand, decode_han
-from smemu.firmware.common.machine import DeviceType, MessageEvent, Tx
+from smemu.firmware.common.machine import DeviceType, MessageEvent, TimerEvent, Tx
 from smemu.firmware.common.security import Accepted
 from smemu.firmware.cosem_model import build_model, device_use_cases, generic_table, overlay
 from smemu.firmware.esme_extensions import extend
+from smemu.protocols.asn1.firmware import FirmwareTransferResponseCode
 from smemu.protocols.dlms import apdu
 from smemu.protocols.dlms.apdu import DataAccessResult, parse_obis
 from smemu.protocols.dlms.axdr import Data
@@ -111,6 +118,7 @@ class ChfMachine(CommandMachine):
             tx.put(FIRMWARE_VERSION, DEFAULT_FIRMWARE)
         if tx.get(DEVICE_LOG) is None:
             tx.put_json(DEVICE_LOG, {})
+        chf_delivery.arm(tx)  # timers do not survive a restart: re-arm the waits
 
     # ------------------------------------------------------------------- routing
 
@@ -147,14 +155,45 @@ class ChfMachine(CommandMachine):
         handler: Callable[[Tx, MessageEvent], None] = getattr(self, f"_from_{event.port}")
         handler(tx, event)
 
+    def on_timer(self, tx: Tx, event: TimerEvent) -> None:
+        if event.name != chf_delivery.TIMER:
+            super().on_timer(tx, event)
+            return
+        for item in chf_delivery.take_due(tx):
+            if item.kind == chf_delivery.COMMAND:
+                # Service 21: the ESME did not answer in time.
+                tx.log("event", f"no response from {item.target_eui} to counter {item.counter}")
+                detail = OctetString(chf_delivery.not_delivered_detail(item))
+                self.wan_alert(
+                    tx,
+                    chf_delivery.ALERT_NOT_DELIVERED,
+                    (detail,),
+                    chf_delivery.NOT_DELIVERED_MESSAGE_CODE,
+                )
+            else:
+                self.transfer_alert(
+                    tx,
+                    item.target_eui,
+                    bytes.fromhex(item.version),
+                    FirmwareTransferResponseCode.FILE_TRANSFER_FAILURE,
+                )
+
     def _from_wan(self, tx: Tx, event: MessageEvent) -> None:
         tx.tally("received")
         recipient = _message_recipient(event.data)
         route = self.route(tx, recipient)
         if route is Route.SELF:
             self.execute(tx, "wan", frame.locate(event.data))
-        else:
-            self.forward(tx, event.data, recipient, route)
+            return
+        self.forward(tx, event.data, recipient, route)
+        if route is Route.HAN and self.device_log(tx).get(recipient.hex()) == DeviceType.ESME:
+            chf_delivery.track_command(tx, recipient, event.data)
+
+    def _from_ota(self, tx: Tx, event: MessageEvent) -> None:
+        """CS05: an image to distribute to a HAN device (see :mod:`chf_firmware`)."""
+        target, version, outcome = chf_firmware.distribute(tx, event.data)
+        if outcome is not FirmwareTransferResponseCode.SUCCESS and target is not None:
+            self.transfer_alert(tx, target, version, outcome)
 
     def _from_han(self, tx: Tx, event: MessageEvent) -> None:
         source = event.source
@@ -176,6 +215,10 @@ class ChfMachine(CommandMachine):
         if han.command is not TunnelCommand.PUT:
             tx.log("trace", f"unexpected tunnel command {han.command.name} from {source}")
             return
+        for item in chf_delivery.answered(tx, source, han.message):
+            if item.kind == chf_delivery.IMAGE:
+                version = bytes.fromhex(item.version)
+                self.transfer_alert(tx, source, version, FirmwareTransferResponseCode.SUCCESS)
         recipient = _message_recipient(han.message)
         route = self.route(tx, recipient)
         if route is Route.NOWHERE:
@@ -244,6 +287,20 @@ class ChfMachine(CommandMachine):
             tx, self.credentials, recipient, code, extra, message_code=message_code,
             critical=False,
         )  # fmt: skip
+        tx.send("wan", alert)
+        tx.tally("sent")
+
+    def transfer_alert(
+        self, tx: Tx, target: Eui64, version: bytes, outcome: FirmwareTransferResponseCode
+    ) -> None:
+        """CCS08: the outcome of distributing an image to ``target``, to the ACB."""
+        recipient = self.acb()
+        if recipient is None:
+            tx.log("trace", f"CCS08 ({outcome.name}) not sent: no access control broker")
+            return
+        alert = chf_firmware.transfer_alert(
+            tx, self.credentials, recipient, target, version=version, outcome=outcome
+        )
         tx.send("wan", alert)
         tx.tally("sent")
 

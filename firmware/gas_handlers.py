@@ -5,9 +5,17 @@ them. Each handler applies the command's effect to NVM and returns the cluster-s
 the use case defines, or ``None`` for a Default Response (SUCCESS).
 
 NVM keys (besides the attribute values of :mod:`smemu.firmware.gas_zcl`):
-``gsme/payment_mode`` (0 credit, 1 prepayment), ``gsme/valve`` (0 closed, 1 open, 2 armed),
-``gsme/cv`` / ``gsme/conversion`` (GCS23, the price cluster's calorific value and
-conversion factor), ``gsme/balance`` (meter balance, pence), ``gsme/supply_status``.
+``gsme/payment_mode`` (0 credit, 1 prepayment), ``gsme/valve`` (0 closed, 1 open,
+2 armed), ``gsme/supply_status``, ``gsme/billing_period`` / ``gsme/block_period`` (GCS25
+payloads). Tariff, prices, calendars, CV and conversion factor (GCS01a/b, GCS05 calendar,
+GCS23), the pending future-dated instructions ``gsme/next/<kind>`` and the
+``gsme/tariff_generation`` counter: :mod:`smemu.firmware.gas_tariff`. The prepayment
+configuration attributes (GCS02-06, GCS40a-d, CS01b / PCS01 / PCS02):
+:mod:`smemu.firmware.gas_prepayment`. The meter balance, emergency credit and debts the
+engine advances: :mod:`smemu.firmware.gas_metering`.
+
+``READS`` maps client-to-server commands that share a (cluster, command id) with a Publish
+instruction (Get Day Profiles vs Publish Day Profile ...) to their read handlers.
 """
 
 from __future__ import annotations
@@ -16,13 +24,16 @@ from collections.abc import Mapping
 from typing import Final
 
 from smemu.errors import DecodeError
+from smemu.firmware import gas_logs, gas_reads
+from smemu.firmware import gas_prepayment as prepay
+from smemu.firmware import gas_tariff as tariff
+from smemu.firmware import gas_tariff_reads as tariff_reads
 from smemu.firmware.common.machine import Tx
 from smemu.firmware.gas_zcl import AttributeStore, CommandHandler, ZclRefusedError, ZclReply
 from smemu.protocols.zigbee import gbz
 from smemu.protocols.zigbee.events import ClearEventLogResponse
 from smemu.protocols.zigbee.metering import ChangeSupply, SupplyStatusResponse
-from smemu.protocols.zigbee.prepayment import ChangePaymentModeResponse
-from smemu.protocols.zigbee.price import PublishBillingPeriod
+from smemu.protocols.zigbee.price import PublishBillingPeriod, PublishBlockPeriod
 from smemu.protocols.zigbee.zcl import ZclStatus
 
 BASIC: Final = 0x0000
@@ -68,8 +79,53 @@ DEFAULTS: Final[Mapping[tuple[int, int], tuple[int, bytes]]] = {
     (METERING, 0x0302): (_U24, b"\xe8\x03\x00"),  # divisor
     (METERING, 0x0306): (_BITMAP8, b"\x80"),  # metering device type: gas
     (METERING, 0x0307): (_OCTETS, b"\x00"),  # site id (MPRN)
-    (PRICE, 0x0615): (_U8, b"\x00"),
+    (PRICE, 0x0615): (_ENUM8, b"\x00"),  # tariff unit of measure: kWh (GCS21f)
     (PREPAYMENT, 0x0000): (_BITMAP16, b"\x00\x00"),  # payment control configuration
+    **{  # prepayment configuration (GCS05, GCS02/03 cut-off): zero until configured
+        (PREPAYMENT, attribute): (type_code, bytes(size))
+        for attribute, type_code, size in (
+            (prepay.OVERALL_DEBT_CAP, prepay.T_INT32, 4),
+            (prepay.EC_LIMIT, prepay.T_UINT32, 4),
+            (prepay.EC_THRESHOLD, prepay.T_UINT32, 4),
+            (prepay.MAX_CREDIT_LIMIT, prepay.T_UINT32, 4),
+            (prepay.MAX_CREDIT_PER_TOP_UP, prepay.T_UINT32, 4),
+            (prepay.LOW_CREDIT_WARNING, prepay.T_UINT32, 4),
+            (prepay.CUT_OFF_VALUE, prepay.T_INT32, 4),
+        )
+    },
+    # GCS21m: identity (the emulator's) and the supply tamper / depletion states (unchanged)
+    (BASIC, 0x0004): (0x42, b"\x05smemu"),  # manufacturer name
+    (BASIC, 0x0005): (0x42, b"\x0asmemu-gsme"),  # model identifier
+    (METERING, 0x0607): (_ENUM8, b"\x00"),  # supply tamper state
+    (METERING, 0x0608): (_ENUM8, b"\x00"),  # supply depletion state
+    # GCS21a: CV 39.5 MJ/m3 and conversion factor 1.02264 until GCS23 (gas_metering's)
+    (PRICE, 0x0302): (_U32, (1_022_640).to_bytes(4, "little")),  # conversion factor
+    (PRICE, 0x0303): (_BITMAP8, b"\x60"),  # its trailing digit: 6 decimals
+    (PRICE, 0x0304): (_U32, (39_500).to_bytes(4, "little")),  # calorific value
+    (PRICE, 0x0305): (_ENUM8, b"\x01"),  # calorific value unit: MJ/m3
+    (PRICE, 0x0306): (_BITMAP8, b"\x30"),  # its trailing digit: 3 decimals
+    # GCS21a: uncontrolled gas flow rate settings (GCS24a writes them)
+    (METERING, 0x0B10): (_U16, bytes(2)),  # threshold
+    (METERING, 0x0B11): (_ENUM8, b"\x01"),  # unit: m3/h
+    (METERING, 0x0B12): (_U16, b"\x01\x00"),  # multiplier
+    (METERING, 0x0B13): (_U16, b"\x01\x00"),  # divisor
+    (METERING, 0x0B14): (_U8, b"\x00"),  # flow stabilisation period
+    (METERING, 0x0B15): (_U16, bytes(2)),  # flow measurement period
+    # GCS21f / GCS21b: the tariff (GCS01a/b write it): zero prices, GBP, millipence
+    (PRICE, 0x0202): (_U24, b"\x01\x00\x00"),  # block threshold multiplier
+    (PRICE, 0x0203): (_U24, b"\xe8\x03\x00"),  # block threshold divisor (litres -> m3)
+    **{(PRICE, 0x0100 + i): (_U48, bytes(6)) for i in range(3)},  # block thresholds 1-3
+    **{(PRICE, 0x0400 + i): (_U32, bytes(4)) for i in range(4)},  # no-tier block 1-4 prices
+    **{(PRICE, 0x0400 + 0x10 * i): (_U32, bytes(4)) for i in range(1, 5)},  # tier 1-4 prices
+    (PRICE, 0x0301): (_U32, bytes(4)),  # standing charge
+    (PRICE, 0x0616): (_U16, (826).to_bytes(2, "little")),  # currency: GBP
+    (PRICE, 0x0617): (_BITMAP8, b"\x50"),  # price trailing digit: 5 decimals (millipence)
+    # GCS21b: debt recovery settings (GCS04 writes them)
+    (PREPAYMENT, 0x0216): (_ENUM8, b"\x01"),  # debt recovery frequency #1: daily
+    (PREPAYMENT, 0x0226): (_ENUM8, b"\x01"),  # debt recovery frequency #2: daily
+    (PREPAYMENT, 0x0217): (_U32, bytes(4)),  # debt recovery amount #1
+    (PREPAYMENT, 0x0227): (_U32, bytes(4)),  # debt recovery amount #2
+    (PREPAYMENT, 0x0239): (_U16, bytes(2)),  # debt recovery top-up percentage #3
 }
 #: Tier summations delivered (metering 0x0100, 0x0102 ... 0x011E) and the block
 #: summations (0x0700 ...): uint48 registers, zero on a new meter.
@@ -82,24 +138,6 @@ STORE: Final = AttributeStore({**_REGISTERS, **DEFAULTS})
 
 def _u32(data: bytes, pos: int) -> int:
     return int.from_bytes(data[pos : pos + 4], "little")
-
-
-def change_payment_mode(tx: Tx, comp: gbz.GbzComponent) -> ZclReply:
-    """GCS02 / GCS03 (prepayment 0x06): switch credit <-> prepayment mode."""
-    p = comp.payload
-    if len(p) < 14:
-        raise ZclRefusedError(ZclStatus.MALFORMED_COMMAND, "short Change Payment Mode")
-    # provider(4) issuer event(4) implementation date/time(4) proposed payment control(2) ...
-    proposed = int.from_bytes(p[12:14], "little")
-    if comp.from_date_time in (None, 0):
-        tx.put_int(PAYMENT_MODE, 1 if proposed & 0x0002 else 0)
-    reply = ChangePaymentModeResponse(
-        tx.get_int(FRIENDLY_CALENDAR) & 0xFF,
-        tx.get_int(FRIENDLY_CALENDAR) >> 8,
-        tx.get_int(EC_LIMIT),
-        tx.get_int(EC_THRESHOLD),
-    )
-    return ZclReply(reply.COMMAND_ID, reply.encode())
 
 
 def set_supply_status(tx: Tx, comp: gbz.GbzComponent) -> None:
@@ -197,14 +235,63 @@ def get_debt_log(tx: Tx, comp: gbz.GbzComponent) -> ZclReply | None:
     return None
 
 
+BLOCK_PERIOD: Final = "gsme/block_period"
+
+
+def publish_block_period(tx: Tx, comp: gbz.GbzComponent) -> None:
+    """GCS25 (price 0x01 Publish Block Period): the block period the block counters reset on."""
+    try:
+        PublishBlockPeriod.decode_exact(comp.payload)
+    except DecodeError as exc:
+        raise ZclRefusedError(ZclStatus.MALFORMED_COMMAND, str(exc)) from exc
+    tx.put(BLOCK_PERIOD, comp.payload)
+    tariff.bump_generation(tx)
+
+
+#: Client-to-server reads whose (cluster, command id) a Publish instruction also uses; the
+#: Publish handlers hand frames of that direction here (see ``tariff.publish_direction``).
+READS: Final[dict[tuple[int, int], CommandHandler]] = {
+    # GCS21b / GCS21f (gas_tariff_reads): the calendars in force
+    (CALENDAR, 0x01): tariff_reads.get_day_profiles,
+    (CALENDAR, 0x02): tariff_reads.get_week_profiles,
+    (CALENDAR, 0x03): tariff_reads.get_seasons,
+    (CALENDAR, 0x04): tariff_reads.get_special_days,
+}
+
 HANDLERS: Final[Mapping[tuple[int, int], CommandHandler]] = {
-    (PREPAYMENT, 0x06): change_payment_mode,
+    # GCS02 / GCS03, GCS04, GCS05, GCS06 / PCS02, GCS40a-d (gas_prepayment)
+    (PREPAYMENT, 0x06): prepay.change_payment_mode,
+    (PREPAYMENT, 0x02): prepay.change_debt,
+    (PREPAYMENT, 0x03): prepay.emergency_credit_setup,
+    (PREPAYMENT, 0x09): prepay.set_low_credit_warning_level,
+    (PREPAYMENT, 0x0B): prepay.set_maximum_credit_limit,
+    (PREPAYMENT, 0x0C): prepay.set_overall_debt_cap,
+    (PREPAYMENT, 0x00): prepay.select_emergency_credit,
+    (PREPAYMENT, 0x05): prepay.credit_adjustment,
+    (PREPAYMENT, 0x04): prepay.consumer_top_up_handler(prepay.no_keys),
+    # GCS01a / GCS01b, GCS23, GCS25 (gas_tariff): server-to-client Publish instructions
+    (PRICE, 0x01): tariff.publish_direction(publish_block_period),
+    (PRICE, 0x02): tariff.publish_direction(tariff.publish_conversion_factor),
+    (PRICE, 0x03): tariff.publish_direction(tariff.publish_calorific_value),
+    (PRICE, 0x04): tariff.publish_direction(tariff.publish_tariff_information),
+    (PRICE, 0x05): tariff.publish_direction(tariff.publish_price_matrix),
+    (PRICE, 0x06): tariff.publish_direction(tariff.publish_block_thresholds),
+    (CALENDAR, 0x00): tariff.publish_direction(tariff.publish_calendar),
+    (CALENDAR, 0x01): tariff.publish_direction(tariff.publish_day_profile),
+    (CALENDAR, 0x02): tariff.publish_direction(tariff.publish_week_profile),
+    (CALENDAR, 0x03): tariff.publish_direction(tariff.publish_seasons),
+    (CALENDAR, 0x04): tariff.publish_direction(tariff.publish_special_days),
     (METERING, 0x0D): set_supply_status,
     (METERING, 0x0E): set_uncontrolled_flow,
     (METERING, 0x0B): change_supply,
     (EVENTS, 0x01): clear_event_log,
-    (METERING, 0x08): get_sampled_data,
-    (PREPAYMENT, 0x0A): get_debt_log,
+    (METERING, 0x08): gas_reads.get_sampled_data,
+    (METERING, 0x07): gas_reads.start_sampling,
+    (PREPAYMENT, 0x0A): gas_logs.get_debt_repayment_log,
     (PRICE, 0x09): publish_billing_period,
     (PRICE, 0x0B): get_billing_period,
+    # GCS15b/c, GCS16a/b (gas_logs), GCS21f (gas_tariff_reads)
+    (METERING, 0x06): gas_logs.get_snapshot,
+    (PREPAYMENT, 0x07): gas_logs.get_prepay_snapshot,
+    (PRICE, 0x00): tariff_reads.get_current_price,
 }

@@ -19,6 +19,7 @@ from smemu.firmware.common import respond
 from smemu.firmware.common.credentials import Credentials
 from smemu.firmware.common.machine import Tx
 from smemu.firmware.common.security import Accepted
+from smemu.firmware.gas_reads import refresh
 from smemu.firmware.gas_zcl import AttributeStore, CommandHandler, serve
 from smemu.protocols.gbcs.decrypt import encryption_key
 from smemu.protocols.gbcs.frame import GeneralSigningMessage
@@ -34,6 +35,39 @@ DATED_READS: Final = frozenset({"GCS13a", "GCS13b", "GCS13c", "GCS14", "GCS60a"}
 SENSITIVE_CLUSTERS: Final = frozenset({0x0702, 0x0705})
 #: NVM key of the last time the GSME refreshed the mirror (seconds since 2000).
 SYNCED: Final = "gas/synced"
+
+_READ_ATTRIBUTES_RESPONSE: Final = 0x01
+#: use cases whose templates allow the default response in every reply
+_ALLOWING: Final = (
+    "GCS14", "GCS18", "GCS21a", "GCS21j", "GCS21k", "GCS21m", "GCS31", "GCS32",
+    "GCS33", "GCS38", "GCS39", "GCS46", "GCS60", "GCS60a", "CS01b", "CS11", "PCS01",
+)  # fmt: skip
+#: Responses whose ZCL frame control disables the default response, per use case, as the
+#: Use Case volume's GBZ message templates give them ("server-client; disable default
+#: response"): (cluster, response command id). Every other response of a use case named here
+#: allows it (e.g. GCS18 / GCS21k / GCS31 / GCS32 reply 0x09, Default Responses 0x08).
+QUIET_REPLIES: Final[Mapping[str, frozenset[tuple[int, int]]]] = {
+    **{
+        uc: frozenset({(0x0702, _READ_ATTRIBUTES_RESPONSE)})
+        for uc in ("GCS13a", "GCS13b", "GCS13c")
+    },
+    "GCS21f": frozenset(
+        {(0x0700, _READ_ATTRIBUTES_RESPONSE), (0x0700, 0x00)}
+        | {(0x0707, command) for command in (0x01, 0x02, 0x03, 0x04)}
+    ),
+    "GCS21b": frozenset({(0x0707, command) for command in (0x01, 0x02, 0x03, 0x04)}),
+    **{uc: frozenset({(0x0709, 0x01)}) for uc in ("CS10a", "CS10b")},
+    **{uc: frozenset({(0x0705, 0x02)}) for uc in ("GCS02", "GCS03")},
+    **{
+        uc: frozenset({(0x0705, 0x01), (0x0702, 0x06)})
+        for uc in ("GCS15b", "GCS15c", "GCS16a", "GCS16b")
+    },
+    "GCS15d": frozenset({(0x0705, 0x06)}),
+    "GCS15e": frozenset({(0x0705, 0x05)}),
+    **{uc: frozenset({(0x0702, 0x07)}) for uc in ("GCS17", "GCS61")},
+    "GCS53": frozenset({(0x0702, 0x06)}),
+    **dict.fromkeys(_ALLOWING, frozenset()),
+}
 
 
 def gbz_codes(device: Device, method: str) -> Mapping[int, str]:
@@ -57,7 +91,8 @@ def answer(
 ) -> bytes:
     """Serve ``accepted`` (a GBZ command) and return the secured response bytes.
 
-    :param data_time: when the data read was captured (GPF mirror); ``tx.now`` if None.
+    :param data_time: when the data read was captured (GPF mirror); ``None``: the data
+        are the meter's own, brought up to ``tx.now`` (:func:`gas_reads.refresh`) first.
     """
     command = accepted.command
     request = gbz.decode_exact(command.payload)
@@ -75,7 +110,14 @@ def answer(
             def encrypt(plaintext: bytes) -> bytes:
                 return gcm.encrypt_block(sealed_key, bytes(credentials.eui), plaintext)
 
-    body = serve(tx, request, store, handlers, encrypt=encrypt, sensitive=SENSITIVE_CLUSTERS)
+    if data_time is None:
+        # The meter's own data: bring the registers up to now first (the GPF's mirror is
+        # refreshed by the GSME instead).
+        refresh(tx)
+    quiet = None if use_case is None else QUIET_REPLIES.get(use_case.id)
+    body = serve(
+        tx, request, store, handlers, encrypt=encrypt, sensitive=SENSITIVE_CLUSTERS, quiet=quiet
+    )
     if use_case is not None and (use_case.future_dated or use_case.id in DATED_READS):
         stamp = tx.now if data_time is None else data_time
         header = dataclasses.replace(header, date_time=respond.cosem_datetime(stamp))

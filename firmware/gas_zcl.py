@@ -15,9 +15,9 @@ the same order, echoing the ZCL sequence number with the direction reversed:
 * Write Attributes (general 0x02) -> Write Attributes Response (one SUCCESS status): the
   values are stored;
 * a cluster-specific command -> the response a :data:`CommandHandler` registered for
-  (cluster, command) builds, else a Default Response carrying the command id and SUCCESS
-  (GBCS answers each Publish / Set command of a GBZ payload so) after the command's effect,
-  if any, is applied by the handler.
+  (cluster, command) builds (one or more components: :attr:`ZclReply.more`), else a
+  Default Response carrying the command id and SUCCESS (GBCS answers each Publish / Set
+  command of a GBZ payload so) after the command's effect, if any, is applied by the handler.
 
 Everything here is a pure function of NVM (through :class:`~smemu.firmware.common.machine.Tx`)
 and the command; no clock is read.
@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Final
 
+from smemu.firmware.common import faults
 from smemu.firmware.common.machine import Tx
 from smemu.protocols.zigbee import gbz
 from smemu.protocols.zigbee.zcl import (
@@ -58,6 +59,9 @@ class ZclReply:
     payload: bytes
     #: the response's frame control has the disable-default-response bit
     disable_default_response: bool = True
+    #: further replies to the same command, sent after this one with the same sequence
+    #: number (a Get Day Profiles answers one Publish Day Profile per day profile)
+    more: tuple[ZclReply, ...] = ()
 
 
 #: (tx, cluster id, command component) -> a specific reply, or None for a Default Response.
@@ -111,7 +115,13 @@ def _read(tx: Tx, store: AttributeStore, cluster_id: int, payload: bytes) -> byt
     out: list[bytes] = []
     for i in range(0, len(payload), 2):
         ident = payload[i : i + 2]
-        typed = store.read(tx, cluster_id, int.from_bytes(ident, "little"))
+        attribute_id = int.from_bytes(ident, "little")
+        # a lab-induced fault of the part behind the attribute (firmware.common.faults)
+        fault = faults.active_zcl(tx, faults.ZclAccess.ATTRIBUTE, cluster_id, attribute_id)
+        if fault is not None:
+            out.append(ident + bytes((fault,)))
+            continue
+        typed = store.read(tx, cluster_id, attribute_id)
         if typed is None:
             out.append(ident + bytes((ZclStatus.UNSUPPORTED_ATTRIBUTE,)))
         else:
@@ -158,16 +168,23 @@ def serve(
     *,
     encrypt: Callable[[bytes], bytes] | None = None,
     sensitive: frozenset[int] = frozenset(),
+    quiet: frozenset[tuple[int, int]] | None = None,
 ) -> gbz.GbzMessage:
     """Execute every component of ``message`` in order; the GBZ response (see the module).
 
     :param encrypt: turns a ZCL payload into a GBCS ciphered block (reference 4.5); when
         given, every data-carrying reply (not a Default / Write Attributes Response) of a
         cluster in ``sensitive`` travels encrypted, frame counters 0, 1, 2 ... in order.
+    :param quiet: when given, the (cluster, response command id) pairs whose frame control
+        disables the default response (the use case's GBZ message template); the others,
+        and every Default Response, allow it. ``None``: each reply's own flag.
     """
     replies: list[gbz.GbzComponent] = []
     encrypted_count = 0
+    seen: dict[tuple[int, int], int] = {}  # (cluster, command) -> its frames so far
     for comp in message.components:
+        nth = seen.get((comp.cluster_id, comp.command_id), 0)
+        seen[comp.cluster_id, comp.command_id] = nth + 1
         general = comp.frame_control & 0x03 == FRAME_GENERAL
         try:
             if general and comp.command_id == READ_ATTRIBUTES:
@@ -179,6 +196,12 @@ def serve(
                 reply = ZclReply(WRITE_ATTRIBUTES_RESPONSE, body, False)
                 frame_type = FRAME_GENERAL
             else:
+                # a lab-induced fault of the part behind the command (firmware.common.faults)
+                fault = faults.active_zcl(
+                    tx, faults.ZclAccess.COMMAND, comp.cluster_id, comp.command_id, nth
+                )
+                if fault is not None:
+                    raise ZclRefusedError(ZclStatus(fault), "fault")
                 handler = handlers.get((comp.cluster_id, comp.command_id))
                 specific = None if handler is None else handler(tx, comp)
                 if specific is None:
@@ -192,32 +215,54 @@ def serve(
         except ZclRefusedError as failure:
             reply = ZclReply(DEFAULT_RESPONSE, bytes((comp.command_id, failure.status)), False)
             frame_type = FRAME_GENERAL
-        control = _reply_control(comp.frame_control, frame_type, reply.disable_default_response)
-        plain = comp.control & ~(_REPLY_CLEARED)
-        secret = (
-            encrypt is not None
-            and comp.cluster_id in sensitive
-            and reply.command_id not in (DEFAULT_RESPONSE, WRITE_ATTRIBUTES_RESPONSE)
-        )
-        if secret and encrypt is not None:
-            block = gbz.GbzEncryption(0, encrypted_count, encrypt(reply.payload))
-            encrypted_count += 1
-            replies.append(
-                gbz.GbzComponent(
-                    plain | gbz.CONTROL_ENCRYPTED,
-                    comp.cluster_id,
-                    control | FRAME_DISABLE_DEFAULT_RESPONSE,
-                    comp.sequence,
-                    reply.command_id,
-                    encryption=block,
-                )
-            )
-        else:
-            replies.append(
-                gbz.GbzComponent(
-                    plain, comp.cluster_id, control, comp.sequence, reply.command_id, reply.payload
-                )
+        for one in (reply, *reply.more):
+            encrypted_count = _emit(
+                replies, comp, one, frame_type, quiet, encrypt, sensitive, encrypted_count
             )
     if replies:
         replies[-1] = replace(replies[-1], control=replies[-1].control | gbz.CONTROL_LAST)
     return gbz.GbzMessage(tuple(replies))
+
+
+def _emit(  # noqa: PLR0917 - one reply component's inputs
+    replies: list[gbz.GbzComponent],
+    comp: gbz.GbzComponent,
+    one: ZclReply,
+    frame_type: int,
+    quiet: frozenset[tuple[int, int]] | None,
+    encrypt: Callable[[bytes], bytes] | None,
+    sensitive: frozenset[int],
+    encrypted_count: int,
+) -> int:
+    """Append the response component of ``one`` (a reply to ``comp``); the next counter."""
+    disable = one.disable_default_response
+    if quiet is not None:
+        disable = one.command_id != DEFAULT_RESPONSE or frame_type != FRAME_GENERAL
+        disable = disable and (comp.cluster_id, one.command_id) in quiet
+    control = _reply_control(comp.frame_control, frame_type, disable)
+    plain = comp.control & ~(_REPLY_CLEARED)
+    secret = (
+        encrypt is not None
+        and comp.cluster_id in sensitive
+        and one.command_id not in (DEFAULT_RESPONSE, WRITE_ATTRIBUTES_RESPONSE)
+    )
+    if secret and encrypt is not None:
+        block = gbz.GbzEncryption(0, encrypted_count, encrypt(one.payload))
+        encrypted_count += 1
+        replies.append(
+            gbz.GbzComponent(
+                plain | gbz.CONTROL_ENCRYPTED,
+                comp.cluster_id,
+                control,
+                comp.sequence,
+                one.command_id,
+                encryption=block,
+            )
+        )
+    else:
+        replies.append(
+            gbz.GbzComponent(
+                plain, comp.cluster_id, control, comp.sequence, one.command_id, one.payload
+            )
+        )
+    return encrypted_count

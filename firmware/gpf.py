@@ -16,17 +16,22 @@ PUT on ``chf`` for the CHF to send over the WAN.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar, Final
 
+from smemu.firmware import gas_mirror
 from smemu.firmware.common.commands import CommandMachine
+from smemu.firmware.common.credentials import Credentials
 from smemu.firmware.common.han import HanFrame, TunnelCommand, decode_han
 from smemu.firmware.common.machine import DeviceType, MessageEvent, Tx
 from smemu.firmware.common.security import Accepted
-from smemu.firmware.gas_handlers import HANDLERS as ZCL_HANDLERS
+from smemu.firmware.esme_extensions import extend
 from smemu.firmware.gas_handlers import STORE
+from smemu.firmware.gas_joins import GPF_HANDLERS, dispatch
 from smemu.firmware.gas_service import SYNCED, answer, gbz_codes
+from smemu.firmware.gsme import ZCL_SERVER
 from smemu.protocols.gbcs import frame
 from smemu.protocols.gbcs.types import Eui64
 from smemu.protocols.gbcs.use_case_types import Device
@@ -43,9 +48,14 @@ class GpfMachine(CommandMachine):
     """Gas proxy function."""
 
     device_type = DeviceType.GPF
-    HANDLERS: ClassVar[Mapping[int, str]] = gbz_codes(Device.GPF, "gbz_command")
+    HANDLERS: ClassVar[Mapping[int, str]] = {
+        **gbz_codes(Device.GPF, "gbz_command"),
+        **dict.fromkeys(GPF_HANDLERS, "asn1_command"),
+    }
     UPLINK: ClassVar = "chf"
     TUNNEL_PORTS: ClassVar = frozenset({"chf"})
+    # CS02b future-dated replacements (credentials_update) run and alert in ASN.1 form.
+    _, _, extension_future, future_alert = extend({}, CommandMachine.future_alert)
 
     def on_boot(self, tx: Tx) -> None:
         if tx.get(QUEUE_NEXT) is None:
@@ -57,7 +67,8 @@ class GpfMachine(CommandMachine):
     def on_message(self, tx: Tx, event: MessageEvent) -> None:
         han = decode_han(event.data)
         if han.command is TunnelCommand.GET:
-            tx.put_int(SYNCED, int((tx.now - _EPOCH_2000).total_seconds()))
+            # The GSME is awake and has sent what changed: the mirror is current now.
+            self._synced(tx)
             self._answer_poll(tx)
             return
         if han.command is not TunnelCommand.PUT:
@@ -71,11 +82,21 @@ class GpfMachine(CommandMachine):
             else message.header.recipient
         )
         gsme = tx.get(GSME_EUI)
-        if gsme is not None and recipient == Eui64(gsme):
+        proxied = None if gsme is None else Eui64(gsme)
+        inner = frame.signing_message(message)
+        if inner is not None and gas_mirror.is_refresh(inner, proxied):
+            applied = gas_mirror.apply(tx, gas_mirror.decode_changes(inner.payload))
+            self._synced(tx)
+            tx.log("trace", f"mirror refreshed: {applied} entries")
+            tx.tally("mirror_refreshes")
+        elif recipient == proxied:
             self._enqueue(tx, han.message)
         else:
             tx.tally("received")
             self.execute(tx, "chf", located)
+
+    def _synced(self, tx: Tx) -> None:
+        tx.put_int(SYNCED, int((tx.now - _EPOCH_2000).total_seconds()))
 
     def _enqueue(self, tx: Tx, data: bytes) -> None:
         queued = self.queued(tx)
@@ -108,5 +129,36 @@ class GpfMachine(CommandMachine):
     def gbz_command(self, tx: Tx, accepted: Accepted) -> bytes:
         """Answer a GBZ command addressed to the GPF from the mirrored gas data."""
         return answer(
-            tx, accepted, self.credentials, STORE, ZCL_HANDLERS, data_time=self.synced_at(tx)
+            tx,
+            known_party(accepted, self.credentials),
+            self.credentials,
+            STORE,
+            ZCL_SERVER,
+            data_time=self.synced_at(tx),
         )
+
+    def asn1_command(self, tx: Tx, accepted: Accepted) -> bytes | None:
+        """Joins, unjoins, the device log and its restore, credentials (ASN.1 payloads)."""
+        return dispatch(GPF_HANDLERS, self, tx, accepted)
+
+
+def known_party(accepted: Accepted, credentials: Credentials) -> Accepted:
+    """``accepted`` as seen for a supplementary remote party the device already trusts.
+
+    A DCC-relayed command may carry the supplementary remote party's key agreement
+    certificate for a party the device holds no anchor for (an unknown remote party: the
+    response then derives its key with a Supplementary Originator Counter,
+    gbcs-reference.md 4.5). When the device does hold that party's anchor, the party is
+    known: its anchored key is used and the response header has no such counter, so the
+    certificate is set aside.
+    """
+    command = accepted.command
+    oi = command.header.other_information
+    party = oi.supplementary_remote_party_id
+    if oi.supplementary_remote_party_ka_certificate is None or party is None:
+        return accepted
+    if credentials.role_of(party) is None:
+        return accepted
+    known = dataclasses.replace(oi, supplementary_remote_party_ka_certificate=None)
+    header = dataclasses.replace(command.header, other_information=known)
+    return dataclasses.replace(accepted, command=dataclasses.replace(command, header=header))

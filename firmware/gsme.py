@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import ClassVar, Final
 
+from smemu.firmware import gas_mirror
 from smemu.firmware.common import respond
 from smemu.firmware.common.commands import CommandMachine
 from smemu.firmware.common.future import FutureItem
@@ -40,27 +41,67 @@ from smemu.firmware.common.machine import (
     TimerEvent,
     Tx,
 )
-from smemu.firmware.common.security import Accepted
+from smemu.firmware.common.security import Accepted, Rejected
+from smemu.firmware.esme_extensions import extend
+from smemu.firmware.gas_events import HANDLERS as EVENT_HANDLERS
+from smemu.firmware.gas_events import record
 from smemu.firmware.gas_handlers import HANDLERS as ZCL_HANDLERS
 from smemu.firmware.gas_handlers import STORE
+from smemu.firmware.gas_joins import GSME_HANDLERS, dispatch
 from smemu.firmware.gas_service import answer, gbz_codes
 from smemu.protocols.gbcs.frame import GeneralSigningMessage, GroupingHeader, OtherInformation
 from smemu.protocols.gbcs.types import Cra
 from smemu.protocols.gbcs.use_case_types import Device
 from smemu.protocols.zigbee import gbz
+from smemu.protocols.zigbee.events import LogId
 
 WAKE_S: Final = "gsme/wake_s"
 DEFAULT_WAKE_S: Final = 1800
 AWAKE_WINDOW_S: Final = 10
+#: CS10b Read ZigBee Device Security Log (a GBZ use case of any ZigBee device)
+CS10B: Final = 0x00A1
 WAKE: Final = "wake"
 SLEEP: Final = "sleep"
+#: NVM counter of the mirror refresh messages sent
+MIRROR_SEQ: Final = "mirror/seq"
+#: the ZCL command handlers of the GSME: the shared gas ones over the event-log read
+ZCL_SERVER: Final = {**EVENT_HANDLERS, **ZCL_HANDLERS}
+
+
+def gbz_future_alert(machine: CommandMachine, tx: Tx, item: FutureItem, alert_code: int) -> None:
+    """The 0x8F66 / 0x8F67 outcome alert in GBZ form (message code 0x00CD)."""
+    counter = respond.next_alert_counter(tx)
+    body = gbz.GbzMessage(
+        alert=gbz.GbzAlert(
+            alert_code,
+            respond.seconds_since_2000(tx.now),
+            bytes((len(item.reference),)) + item.reference,
+            1,
+        )
+    )
+    header = GroupingHeader(
+        Cra.ALERT,
+        counter,
+        machine.eui,
+        item.originator,
+        None,
+        OtherInformation(item.alert_message_code),
+    )
+    message = GeneralSigningMessage(header, gbz.encode(body), None)
+    secured = respond.secure_message(message, machine.credentials, critical=True)
+    machine.send(tx, machine.UPLINK, secured)
+    tx.tally("sent")
 
 
 class GsmeMachine(CommandMachine):
     """Gas smart meter."""
 
     device_type = DeviceType.GSME
-    HANDLERS: ClassVar[Mapping[int, str]] = gbz_codes(Device.GSME, "gbz_command")
+    HANDLERS: ClassVar[Mapping[int, str]] = {
+        **gbz_codes(Device.GSME, "gbz_command"),
+        CS10B: "gbz_command",
+        **dict.fromkeys(GSME_HANDLERS, "asn1_command"),
+    }
     UPLINK: ClassVar = "han"
 
     def classify(self, event: Event) -> EventKind:
@@ -82,6 +123,7 @@ class GsmeMachine(CommandMachine):
         self._wake(tx)
 
     def _wake(self, tx: Tx) -> None:
+        self.refresh_mirror(tx)
         tx.send("han", HanFrame(TunnelCommand.GET).encode())
         tx.timer(SLEEP, tx.now + timedelta(seconds=AWAKE_WINDOW_S))
         self._next_wake(tx)
@@ -107,34 +149,32 @@ class GsmeMachine(CommandMachine):
         if han.remaining:
             tx.send("han", HanFrame(TunnelCommand.GET).encode())
         else:
+            self.refresh_mirror(tx)  # what the commands just run changed
             tx.timer(SLEEP, tx.now)  # nothing left: radio off now
+
+    def refresh_mirror(self, tx: Tx) -> None:
+        """Send the GPF what changed in the GSME's data since the last refresh."""
+        for payload in gas_mirror.chunks(gas_mirror.changes(tx)):
+            seq = tx.get_int(MIRROR_SEQ) + 1
+            tx.put_int(MIRROR_SEQ, seq)
+            self.send(tx, "han", gas_mirror.message(self.eui, seq, payload))
+            tx.tally("mirror_refreshes")
+
+    def reject(self, tx: Tx, reply_port: str, rejected: Rejected) -> None:
+        """Discard a command as every device does, and keep it in the security log."""
+        super().reject(tx, reply_port, rejected)
+        record(tx, LogId.SECURITY_EVENT_LOG, rejected.outcome.log_code)
 
     def gbz_command(self, tx: Tx, accepted: Accepted) -> bytes:
         """Serve a GBZ command payload and secure the GBZ response."""
-        return answer(tx, accepted, self.credentials, STORE, ZCL_HANDLERS)
+        return answer(tx, accepted, self.credentials, STORE, ZCL_SERVER)
 
-    def future_alert(self, tx: Tx, item: FutureItem, alert_code: int) -> None:
-        """The 0x8F66 / 0x8F67 outcome alert in GBZ form (message code 0x00CD)."""
-        counter = respond.next_alert_counter(tx)
-        body = gbz.GbzMessage(
-            alert=gbz.GbzAlert(
-                alert_code,
-                respond.seconds_since_2000(tx.now),
-                bytes((len(item.reference),)) + item.reference,
-                1,
-            )
-        )
-        header = GroupingHeader(
-            Cra.ALERT,
-            counter,
-            self.eui,
-            item.originator,
-            None,
-            OtherInformation(item.alert_message_code),
-        )
-        message = GeneralSigningMessage(header, gbz.encode(body), None)
-        self.send(tx, self.UPLINK, respond.secure_message(message, self.credentials, critical=True))
-        tx.tally("sent")
+    def asn1_command(self, tx: Tx, accepted: Accepted) -> bytes | None:
+        """Joins, unjoins, the device log, the clock and credentials (ASN.1 payloads)."""
+        return dispatch(GSME_HANDLERS, self, tx, accepted)
+
+    # CS02b future-dated replacements run and alert in ASN.1 form; the rest in GBZ form.
+    _, _, extension_future, future_alert = extend({}, gbz_future_alert)
 
     def not_supported(self, tx: Tx, accepted: Accepted) -> bytes | None:
         h = accepted.command.header

@@ -31,6 +31,7 @@ Every refusal changes nothing.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final
 
 from smemu.errors import DecodeError
@@ -70,8 +71,10 @@ _METHOD_OF_CODE: Final = {
     CS03B: JoinMethodAndRole.METHOD_B,
     CS03C: JoinMethodAndRole.METHOD_C,
 }
+#: join method -> the device types a device performs it with (a device type's partner table)
+Partners = Mapping[JoinMethodAndRole, frozenset[DeviceType]]
 #: join method -> the device types a meter performs it with
-_METER_PARTNERS: Final[dict[JoinMethodAndRole, frozenset[DeviceType]]] = {
+METER_PARTNERS: Final[Partners] = {
     JoinMethodAndRole.METHOD_A_INITIATOR: frozenset(
         {DeviceType.PPMID, DeviceType.HCALCS, DeviceType.TYPE2}
     ),
@@ -95,12 +98,44 @@ def entries(tx: Tx) -> list[DeviceLogEntry]:
     return found
 
 
-def join_outcome(tx: Tx, message_code: int, command: JoinDeviceCommand) -> JoinResponseCode:
-    """Check a join (nothing written); SUCCESS means the entry may be recorded."""
+def entry_type(tx: Tx, eui: Eui64 | bytes) -> DeviceType | None:
+    """The device type the log holds for ``eui`` (``None``: not joined)."""
+    raw = tx.get(PREFIX + bytes(eui).hex())
+    if raw is None:
+        return None
+    try:
+        return DeviceType(json.loads(raw)["type"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def joined(tx: Tx, device_type: DeviceType) -> list[Eui64]:
+    """The identifiers the log holds with type ``device_type``, in identifier order."""
+    return [e.device_id for e in entries(tx) if e.device_type is device_type]
+
+
+def record(tx: Tx, eui: Eui64, device_type: DeviceType, method: JoinMethodAndRole) -> None:
+    """Write a device log entry (a join's effect; also a commissioning step)."""
+    tx.put(
+        PREFIX + bytes(eui).hex(),
+        json.dumps(
+            {"type": int(device_type), "method": int(method), "ka": None}, sort_keys=True
+        ).encode(),
+    )
+
+
+def join_outcome(
+    tx: Tx, message_code: int, command: JoinDeviceCommand, partners: Partners = METER_PARTNERS
+) -> JoinResponseCode:
+    """Check a join (nothing written); SUCCESS means the entry may be recorded.
+
+    :param partners: who the device joins by which method (:data:`METER_PARTNERS` for a
+        meter; the gas devices pass their own tables).
+    """
     method = command.join_method_and_role
     if _METHOD_OF_CODE.get(message_code) is not method:
         return JoinResponseCode.INVALID_MESSAGE_CODE_FOR_JOIN_METHOD_AND_ROLE
-    if command.other_device_type not in _METER_PARTNERS[method]:
+    if command.other_device_type not in partners.get(method, frozenset()):
         return JoinResponseCode.INVALID_JOIN_METHOD_AND_ROLE
     if method is JoinMethodAndRole.METHOD_C and not _certificate_names(
         command.other_device_key_agreement_certificate, command.other_device_entity_identifier

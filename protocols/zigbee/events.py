@@ -73,14 +73,36 @@ class GetEventLog(_ToServer):
 
     COMMAND_ID: ClassVar[int] = 0x00
 
-    #: Low nibble event control (0 all events, 1 one event id); high nibble log id.
-    event_control_log_id: Annotated[int, NibblePair("log_id", "event_control")]
+    #: Event Control / Log ID (ZigBee SE 1.4 D.10): the low nibble is the log id
+    #: (:class:`LogId`, 0 = all logs), the high nibble the event control bitmap (bit 0:
+    #: only events matching ``event_id``). CS10b asks for the security log with ``0x04``.
+    event_control_log_id: Annotated[int, NibblePair("event_control", "log_id")]
     event_id: _EVENT_ID
     start_time: UTC
     end_time: UTC
     #: 0 = all.
     number_of_events: U8
     event_offset: U16
+
+    @property
+    def log_id(self) -> int:
+        """The log asked for (low nibble of ``event_control_log_id``; 0 = every log)."""
+        return self.event_control_log_id & 0x0F
+
+    @property
+    def event_control(self) -> int:
+        """The event control bitmap (high nibble of ``event_control_log_id``)."""
+        return self.event_control_log_id >> 4
+
+    @staticmethod
+    def control_byte(log_id: int, event_control: int = 0) -> int:
+        """The ``event_control_log_id`` octet for ``log_id`` and ``event_control``.
+
+        :raises ValueError: either value does not fit its nibble.
+        """
+        if not 0 <= log_id <= 0x0F or not 0 <= event_control <= 0x0F:
+            raise ValueError(f"log id {log_id} / event control {event_control} exceed a nibble")
+        return event_control << 4 | log_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,91 @@
+"""CS05a-c on the comms hub: distributing a firmware image to a HAN device, CCS08 outcome.
+
+Layer: firmware. Use Case volume CS05a/b/c (Distribute Firmware; GBCS 11.3-11.4, 11.6) and
+CCS08 Firmware Transfer Alert (0x0128, payload in gbcs-reference.md 7.8).
+
+Theory of operation
+-------------------
+An image does not reach the hub as a GBCS command: the DCC delivers it over the WAN with the
+device it is for. Here that is one message on the CHF's ``ota`` port::
+
+    offset  size  field
+    0       8     target device (EUI-64)
+    8       n     the image (:mod:`smemu.firmware.firmware_image` layout)
+
+The CHF reads the image header only far enough to know its firmware version (the receiving
+device, not the hub, verifies the manufacturer's signature: the hub holds no manufacturer
+key). It then
+
+* discards the image -- CCS08 ``imageDiscarded`` -- when it is not an image or the target
+  is not a HAN device in the CHF device log;
+* otherwise sends it to the target on the ``ota`` port (the HAN's over-the-air upgrade
+  transfer, which the premises carries) and waits for the target's distribution receipt
+  (:mod:`smemu.firmware.chf_delivery`): CCS08 ``success`` when it arrives,
+  ``fileTransferFailure`` when the transfer window passes first.
+
+CCS08 goes to the Access Control Broker, signed (alert code 0x8F8A).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from smemu.errors import DecodeError
+from smemu.firmware import chf_delivery, chf_log
+from smemu.firmware.asn1_respond import asn1_alert
+from smemu.firmware.common.credentials import Credentials
+from smemu.firmware.common.machine import Tx
+from smemu.firmware.firmware_image import FirmwareImage
+from smemu.protocols.asn1 import FirmwareTransferAlert
+from smemu.protocols.asn1.firmware import FirmwareTransferResponseCode
+from smemu.protocols.asn1.values import AlertCode
+from smemu.protocols.gbcs.types import Eui64
+
+OTA: Final = "ota"  #: the port images arrive on (hub) and leave by (to the target)
+_EUI: Final = 8
+
+
+def envelope(target: Eui64, image: bytes) -> bytes:
+    """The ``ota`` message that asks the hub to distribute ``image`` to ``target``."""
+    return bytes(target) + image
+
+
+def transfer_alert(
+    tx: Tx,
+    credentials: Credentials,
+    recipient: Eui64,
+    target: Eui64,
+    *,
+    version: bytes,
+    outcome: FirmwareTransferResponseCode,
+) -> bytes:
+    """The signed CCS08 alert for one distribution."""
+    payload = FirmwareTransferAlert(
+        AlertCode(chf_delivery.ALERT_FIRMWARE_TRANSFER), tx.now, target, version, outcome
+    )
+    return asn1_alert(tx, credentials, recipient, chf_delivery.CCS08, payload)
+
+
+def distribute(tx: Tx, data: bytes) -> tuple[Eui64 | None, bytes, FirmwareTransferResponseCode]:
+    """Take an ``ota`` envelope: (target, version, outcome so far).
+
+    ``SUCCESS`` means the image was sent to the target on ``ota`` and the receipt is awaited
+    (nothing to report yet); ``IMAGE_DISCARDED`` is the CCS08 to send now.
+    """
+    if len(data) <= _EUI:
+        tx.log("event", "firmware distribution without target or image: discarded")
+        return None, b"", FirmwareTransferResponseCode.IMAGE_DISCARDED
+    target, image = Eui64(data[:_EUI]), data[_EUI:]
+    try:
+        version = FirmwareImage.decode(image).version
+    except DecodeError as exc:
+        tx.log("event", f"firmware image for {target} discarded: {exc}")
+        return target, b"", FirmwareTransferResponseCode.IMAGE_DISCARDED
+    if target.hex() not in chf_log.device_log(tx):
+        tx.log("event", f"firmware image for {target} discarded: not in the CHF device log")
+        return target, version, FirmwareTransferResponseCode.IMAGE_DISCARDED
+    tx.send(OTA, image, target)
+    chf_delivery.track_image(tx, target, version)
+    tx.log("event", f"firmware image {version.hex()} distributed to {target}")
+    tx.tally("distributed")
+    return target, version, FirmwareTransferResponseCode.SUCCESS
