@@ -19,6 +19,23 @@ PKI seed, and the devices with their EUI-64 and optional settings::
     eui = "00-DB-12-34-56-78-90-A1"
     wake_s = 1800
 
+An HCALC's switch calendars (what the installer sets at commissioning) are tables of
+the device, one per load switch (1..8), in switch order::
+
+    [[device]]
+    type = "hcalc"
+    eui = "00-DB-12-34-56-78-90-A5"
+    seed = 42                        # random-offset seed; default: from the EUI
+
+    [[device.switch]]                # switch 1
+    calendar = "00:30=on,04:30=off"  # every day: HH:MM (local time) = on (closed) / off
+    saturday = "08:00=on,12:00=off"  # optional: a weekday of its own
+    random_offset_s = 600            # each switching instant moves by up to this (0..3600)
+    delay_minutes = 0                # delay timer after a supply restore: 0 or 1..1440
+
+An HCALC without switch tables gets the built-in calendars
+(:func:`smemu.devices.commissioning.default_hcalc_config`).
+
 Exactly one CHF and at most one GPF and one GSME; any number of ESME, PPMID and HCALC.
 """
 
@@ -33,6 +50,8 @@ from typing import Final
 from smemu.devices.device import DeviceSpec
 from smemu.errors import ConfigError
 from smemu.firmware.common.machine import DeviceType
+from smemu.firmware.hcalc import HcalcConfig
+from smemu.firmware.registers.loadcontrol import SwitchCalendar
 from smemu.protocols.gbcs.types import Eui64
 
 DEFAULT_WAN: Final = "tcp://127.0.0.1:8716"
@@ -69,7 +88,20 @@ eui = "00-DB-12-34-56-78-90-A4"
 [[device]]
 type = "hcalc"
 eui = "00-DB-12-34-56-78-90-A5"
+
+# switch 1: off-peak water heating
+[[device.switch]]
+calendar = "00:30=on,04:30=off,13:00=on,16:00=off"
+random_offset_s = 600
+
+# switch 2: storage heaters, on overnight
+[[device.switch]]
+calendar = "00:00=on,06:00=off,22:00=on"
+random_offset_s = 600
 """
+
+#: keys of an HCALC's table that configure its calendars (:func:`_hcalc`)
+_HCALC_KEYS: Final = frozenset({"switch", "seed"})
 
 #: device settings a premises file may give -> (NVM key, lowest, highest)
 _SETTINGS: Final = {
@@ -88,9 +120,97 @@ class PremisesConfig:
     speed: float | None  #: ``None``: wall-clock time
     pki_seed: bytes | None
     devices: tuple[DeviceSpec, ...]
+    #: the HCALCs whose file gives switch calendars: (EUI, configuration)
+    hcalc: tuple[tuple[Eui64, HcalcConfig], ...] = ()
 
     def of_type(self, kind: DeviceType) -> list[DeviceSpec]:
         return [d for d in self.devices if d.type is kind]
+
+    def hcalc_config(self, eui: Eui64) -> HcalcConfig | None:
+        """The switch calendars the file gives the HCALC ``eui`` (``None``: none given)."""
+        return next((config for known, config in self.hcalc if known == eui), None)
+
+
+#: weekday keys of a switch table, Monday first (SwitchCalendar order)
+WEEKDAYS: Final = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_SWITCH_KEYS: Final = frozenset({"calendar", "random_offset_s", "delay_minutes", *WEEKDAYS})
+_MAX_OFFSET_S: Final = 3600
+
+
+def hcalc_seed(eui: Eui64) -> int:
+    """The default random-offset seed of an HCALC: the last four octets of its EUI-64, so
+    two HCALCs on one feeder do not switch at the same second."""
+    return int.from_bytes(bytes(eui)[-4:], "big")
+
+
+def parse_calendar(text: str, *, where: str = "calendar") -> tuple[tuple[int, bool], ...]:
+    """``"00:30=on,04:30=off"`` -> ((30, True), (270, False)): one day's switching.
+
+    :raises ConfigError: an entry that is not ``HH:MM=on|off``, a time outside the day, or
+        two entries at one time.
+    """
+    entries: list[tuple[int, bool]] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        when, _, state = part.partition("=")
+        hours, _, minutes = when.strip().partition(":")
+        word = state.strip().lower()
+        try:
+            minute = int(hours) * 60 + int(minutes)
+        except ValueError:
+            minute = -1
+        if word not in ("on", "off") or not 0 <= minute < 1440 or len(minutes) != 2:
+            raise ConfigError(f"{where}: {part!r} is not HH:MM=on or HH:MM=off")
+        entries.append((minute, word == "on"))
+    entries.sort()
+    if len({m for m, _ in entries}) != len(entries):
+        raise ConfigError(f"{where}: two entries at the same time")
+    return tuple(entries)
+
+
+def _switch(where: str, raw: object) -> tuple[SwitchCalendar, int]:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a table")
+    unknown = sorted(set(raw) - _SWITCH_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {sorted(_SWITCH_KEYS)})")
+    every = raw.get("calendar")
+    days = []
+    for day in WEEKDAYS:
+        text = raw.get(day, every)
+        if text is None:
+            raise ConfigError(f"{where}: no calendar for {day} (give calendar = \"HH:MM=on,...\")")
+        if not isinstance(text, str):
+            raise ConfigError(f"{where}: {day if day in raw else 'calendar'} must be a string")
+        days.append(parse_calendar(text, where=f"{where} {day}"))
+    offset = raw.get("random_offset_s", 0)
+    if not isinstance(offset, int) or not 0 <= offset <= _MAX_OFFSET_S:
+        raise ConfigError(f"{where}: random_offset_s must be an integer 0..{_MAX_OFFSET_S}")
+    delay = raw.get("delay_minutes", 0)
+    if not isinstance(delay, int) or not (delay == 0 or 1 <= delay <= 1440):
+        raise ConfigError(f"{where}: delay_minutes must be 0 or 1..1440")
+    return SwitchCalendar(tuple(days), offset), delay
+
+
+def _hcalc(where: str, eui: Eui64, raw: dict[str, object]) -> HcalcConfig | None:
+    switches = raw.get("switch")
+    seed = raw.get("seed", hcalc_seed(eui))
+    if not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"{where}: seed must be an integer >= 0")
+    if switches is None:
+        if "seed" in raw:
+            raise ConfigError(f"{where}: seed needs the [[device.switch]] calendars it offsets")
+        return None
+    if not isinstance(switches, list) or not 1 <= len(switches) <= 8:
+        raise ConfigError(f"{where}: an HCALC has 1..8 [[device.switch]] tables")
+    parsed = [_switch(f"{where} switch {n}", s) for n, s in enumerate(switches, start=1)]
+    return HcalcConfig(
+        switches=len(parsed),
+        delay_minutes=tuple(delay for _, delay in parsed),
+        calendars=tuple(calendar for calendar, _ in parsed),
+        seed=seed,
+    )
 
 
 def _device(index: int, raw: object) -> DeviceSpec:
@@ -110,8 +230,11 @@ def _device(index: int, raw: object) -> DeviceSpec:
     for key, value in raw.items():
         if key in ("type", "eui", "name"):
             continue
+        if kind is DeviceType.HCALC and key in _HCALC_KEYS:
+            continue
         if key not in _SETTINGS:
-            raise ConfigError(f"{where}: unknown setting {key!r} (known: {sorted(_SETTINGS)})")
+            known = sorted({*_SETTINGS, *(_HCALC_KEYS if kind is DeviceType.HCALC else ())})
+            raise ConfigError(f"{where}: unknown setting {key!r} (known: {known})")
         nvm_key, low, high = _SETTINGS[key]
         if not isinstance(value, int) or not low <= value <= high:
             raise ConfigError(f"{where}: {key} must be an integer {low}..{high}")
@@ -147,7 +270,16 @@ def parse_config(text: str, *, source: str = "premises") -> PremisesConfig:
     else:
         raise ConfigError(f"{source}: speed must be a number >= 0 or \"wall\"")
     seed = head.get("pki_seed")
-    devices = tuple(_device(i, d) for i, d in enumerate(doc.get("device", [])))
+    raw_devices = doc.get("device", [])
+    if not isinstance(raw_devices, list):
+        raise ConfigError(f"{source}: device must be an array of tables ([[device]])")
+    devices = tuple(_device(i, d) for i, d in enumerate(raw_devices))
+    hcalcs = []
+    for i, (spec, raw) in enumerate(zip(devices, raw_devices, strict=True)):
+        if spec.type is DeviceType.HCALC:
+            found = _hcalc(f"{source}: device #{i + 1}", spec.eui, raw)
+            if found is not None:
+                hcalcs.append((spec.eui, found))
     config = PremisesConfig(
         str(head.get("name", "premises")),
         str(head.get("wan", DEFAULT_WAN)),
@@ -155,6 +287,7 @@ def parse_config(text: str, *, source: str = "premises") -> PremisesConfig:
         speed,
         None if seed is None else str(seed).encode(),
         devices,
+        tuple(hcalcs),
     )
     _check(config, source)
     return config

@@ -64,6 +64,8 @@ _LINE_TEXT: Final = {
 
 #: Callback through which a device's outputs leave: (device, outgoing message).
 Sender = Callable[["Device", Outgoing], None]
+#: Observer of every committed step: (device, step), after its outputs left.
+StepObserver = Callable[["Device", Step], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,8 @@ class Device:
         self.recent: deque[LogEntry] = deque(maxlen=200)
         self._timers: dict[str, TimerHandle] = {}
         self._sender: Sender | None = None
+        #: called after every committed step (the premises' ZSE link watches the ESME)
+        self.observers: list[StepObserver] = []
         self.closed = False
         #: the last known state of each discrete line (``power``, ``tamper``, ``hot_shoe``)
         self.lines: dict[str, bool] = dict(NOMINAL_LINES)
@@ -163,6 +167,8 @@ class Device:
         if self._sender is not None:
             for out in step.sends:
                 self._sender(self, out)
+        for observer in self.observers:
+            observer(self, step)
         return step
 
     def message(self, port: str, data: bytes, source: Eui64 | None = None) -> None:

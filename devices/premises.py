@@ -28,10 +28,12 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
+from smemu.devices.commissioning import commissioning_writes
 from smemu.devices.config import PremisesConfig
 from smemu.devices.device import Device, DeviceSpec
 from smemu.devices.han import HanMedium
 from smemu.devices.keys import Pki, add_devices, init_pki, load_pki
+from smemu.devices.zse import ZseLink
 from smemu.errors import ConfigError, DecodeError, HalError, HalTimeout
 from smemu.firmware import chf, gpf
 from smemu.firmware.common.credentials import Role
@@ -51,6 +53,19 @@ WAN_IDLE_FLUSH_S: Final = 2.0
 
 #: how premises.json names the in-process HAN (ZigBee SE Tunneling cluster frames)
 HAN_MEDIUM: Final = "in-process zigbee-se tunnel"
+#: ... the ZSE application frames between the ESME and the PPMID / HCALC
+ZSE_LINK: Final = "in-process zigbee-se (esme)"
+#: ... a device's local user interface (keypad, buttons), driven by :meth:`Premises.press`
+LOCAL_UI: Final = "local (Premises.press)"
+#: every device type's ports as premises.json describes them (the CHF's WAN is added)
+PORTS: Final[dict[DeviceType, dict[str, str]]] = {
+    DeviceType.CHF: {"han": HAN_MEDIUM, "gpf": HAN_MEDIUM},
+    DeviceType.GPF: {"chf": HAN_MEDIUM},
+    DeviceType.ESME: {"han": HAN_MEDIUM, "zse": ZSE_LINK, "alc": ZSE_LINK, "keypad": LOCAL_UI},
+    DeviceType.GSME: {"han": HAN_MEDIUM},
+    DeviceType.PPMID: {"han": HAN_MEDIUM, "zse": ZSE_LINK, "keypad": LOCAL_UI},
+    DeviceType.HCALC: {"han": HAN_MEDIUM, "alc": ZSE_LINK, "ui": LOCAL_UI},
+}
 #: longest wait (real seconds) for the pumps to stop on :meth:`Premises.stop`
 STOP_WAIT_S: Final = 2.0
 
@@ -102,6 +117,8 @@ class Premises:
         self._clock = clock
         self.devices: dict[Eui64, Device] = {}
         self.han: HanMedium | None = None
+        #: the ESME's ZSE exchanges with the PPMID and HCALC
+        self.zse = ZseLink(self.devices, self._tally)
         self.pki: Pki | None = None
         self.wan_port: Port | None = None
         self.framer = WanFramer()
@@ -180,6 +197,7 @@ class Premises:
                 gsmes = self.config.of_type(DeviceType.GSME)
                 if gsmes:
                     writes[gpf.GSME_EUI] = bytes(gsmes[0].eui)
+            writes.update(commissioning_writes(spec, self.config, self.pki, self.clock.now()))
             return writes
 
         return make
@@ -196,6 +214,7 @@ class Premises:
                 store = self.state_dir / f"{spec.name}-{spec.eui.hex()}.db"
                 device = Device.open(spec, store, self.clock, self._provisioning(spec))
                 device.connect(self._route)
+                device.observers.append(self.zse.after_step)
                 self.devices[spec.eui] = device
             medium = HanMedium(self.chf, self._tally)
             for device in self.devices.values():
@@ -263,11 +282,9 @@ class Premises:
         devices = []
         for device in self.devices.values():
             spec = device.spec
-            ports: dict[str, str] = {"han": HAN_MEDIUM}
+            ports = dict(PORTS.get(spec.type, {"han": HAN_MEDIUM}))
             if spec.type is DeviceType.CHF:
-                ports = {"wan": self.wan_location(), "han": HAN_MEDIUM, "gpf": HAN_MEDIUM}
-            elif spec.type is DeviceType.GPF:
-                ports = {"chf": HAN_MEDIUM}
+                ports = {"wan": self.wan_location(), **ports}
             devices.append(
                 {
                     "type": spec.type.value,
@@ -317,8 +334,12 @@ class Premises:
         device.stats[f"out_{out.port}"] += 1
         medium = self.han
         kind = device.spec.type
+        if self.zse.route(device, out):
+            return
         if kind is DeviceType.CHF and out.port == "wan":
             self._send_wan(out.data)
+        elif kind is DeviceType.CHF and out.port == "ota":
+            self._image_to(out)
         elif medium is None:
             self.stats["han_unroutable"] += 1
         elif kind is DeviceType.CHF and out.port == "han":
@@ -330,6 +351,18 @@ class Premises:
             medium.from_hub(self.device(DeviceType.GPF).eui, out.data)
         elif kind is not DeviceType.CHF:
             medium.from_client(device.eui, out.data)
+
+    def _image_to(self, out: Outgoing) -> None:
+        """A firmware image the hub distributes (CS05): to its device's ``ota`` port.
+
+        The over-the-air transfer is not modelled block by block: an unpowered target
+        simply never receives it (the hub reports the failure after its transfer window).
+        """
+        target = None if out.to is None else self.devices.get(out.to)
+        if target is None or not target.powered:
+            self.stats["ota_lost"] += 1
+            return
+        target.message("ota", out.data, self.chf.eui)
 
     # -------------------------------------------------------------- line events
 
@@ -380,6 +413,19 @@ class Premises:
         for observer in self.observers:
             observer("out", data, now)
         self._outbox.put_nowait(data)
+
+    def press(self, kind: DeviceType, port: str, data: bytes) -> None:
+        """A person uses a device's local interface: ``data`` arrives on its ``port``.
+
+        The PPMID's ``keypad`` (:class:`~smemu.firmware.ppmid_keypad.KeypadEntry`), the
+        HCALC's ``ui`` buttons (:mod:`~smemu.firmware.hcalc_frames` Boost / Test), the
+        ESME's ``keypad`` (a typed UTRN). Run :meth:`settle` to let the consequences travel.
+
+        :raises KeyError: no device of that type; :raises ConfigError: not a local port.
+        """
+        if PORTS.get(kind, {}).get(port) != LOCAL_UI:
+            raise ConfigError(f"{kind.value} has no local port {port!r}")
+        self.device(kind).message(port, data)
 
     def inject_wan(self, data: bytes) -> None:
         """Feed bytes as if they arrived on the WAN port (tests, the demo)."""
@@ -451,7 +497,7 @@ class Premises:
 
     def _idle(self) -> bool:
         han_busy = self.han is not None and self.han.inflight > 0
-        return not han_busy and self._outbox.empty()
+        return not han_busy and self.zse.inflight == 0 and self._outbox.empty()
 
     async def settle(self) -> None:
         """Wait until no in-process frame is in flight and the WAN outbox is written."""

@@ -1,508 +1,561 @@
-"""The demo's material: a small test PKI and GBCS messages of our own making.
+"""``smemu demo``'s story: a supplier's head-end talks to the default premises.
 
-Layer: hil. Keys come from fixed labels (so a run needs nothing from outside and the
-identities are stable), messages are built, signed and MAC'd exactly as a head-end and a
-meter would, and the key store is written in the keystore/ layout so ``smemu decode`` can
-check everything.
+Layer: hil. :func:`run_story` starts the embedded default premises in-process (virtual
+clock, ``virtual://`` WAN), commissioned from its generated test PKI, and plays a supplier
+through :class:`~smemu.hil.headend.HeadEnd` and the use case builders of
+:mod:`smemu.hil.commands`: (1) what joined and which firmware each device runs, (2) the
+import and TOU registers, (3) a time-of-use tariff set and read back, (4) a week later the
+registers again and the week's bill from the meter's own TOU registers and prices, (5) a
+top-up (balance before and after, and on the PPMID), (6) the HCALC's switching over a day,
+(7) the supply opened, a replay refused, no energy recorded while off, the supply closed,
+(8) a gas read queued until the GSME wakes. Every command prints one line saying what the
+answer shows; every step adds one :class:`StoryRow` to the summary; the WAN conversation
+is written to a pcap. The fixed keys and messages that codec tests use live in
+:mod:`smemu.hil.demo_material` (re-exported here).
 """
 
 from __future__ import annotations
 
-import hashlib
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final
 
-from cryptography.hazmat.primitives import serialization
-
+from smemu.devices.commissioning import hcalc_config_of
 from smemu.devices.config import load_config
-from smemu.devices.premises import Premises
+from smemu.devices.premises import PORTS, Premises
 from smemu.errors import DecodeError, SecurityError
+from smemu.firmware import hcalc, hcalc_frames, ppmid
 from smemu.firmware.common.credentials import Role
 from smemu.firmware.common.machine import DeviceType
+from smemu.hil import demo_answers as answers
 from smemu.hil.capture import PcapWriter
-from smemu.protocols import zigbee
-from smemu.protocols.dlms import apdu, protection
-from smemu.protocols.dlms.axdr import Data
-from smemu.protocols.dlms.data import (
-    DoubleLongUnsigned,
-    Enum,
-    LongUnsigned,
-    NullData,
-    OctetString,
-    Structure,
+from smemu.hil.commands import dlms_date_time
+from smemu.hil.commands_tariff import TariffSettings, parse_switches, read_back
+from smemu.hil.demo_answers import kwh, money
+from smemu.hil.demo_material import (
+    ACB,
+    ESME,
+    PARTIES,
+    SUPPLIER,
+    DemoMessage,
+    action,
+    build_command,
+    demo_keystore,
+    demo_messages,
+    dlms_request,
+    get,
+    write_keystore,
 )
-from smemu.protocols.gbcs import frame, secure
-from smemu.protocols.gbcs.decrypt import decrypt_payload
-from smemu.protocols.gbcs.frame import (
-    GeneralSigningMessage,
-    GroupingHeader,
-    Located,
-    OtherInformation,
-)
-from smemu.protocols.gbcs.types import Cra, Eui64
-from smemu.protocols.security.keys import private_key_from_scalar
-from smemu.protocols.security.keystore import InMemoryKeyStore, KeyKind, KeyStore
+from smemu.hil.headend import HeadEnd, OutgoingCommand, Received
+from smemu.protocols.dlms.cosem import ViewMismatchError
+from smemu.protocols.dlms.data import Enum
+from smemu.protocols.gbcs.types import Eui64
 
-SUPPLIER = Eui64.parse("90-B3-D5-1F-30-01-00-00")
-ACB = Eui64.parse("90-B3-D5-1F-30-00-00-02")
-ESME = Eui64.parse("00-DB-12-34-56-78-90-A0")
-_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551  # P-256 n
+__all__ = [
+    "ACB",
+    "ESME",
+    "PARTIES",
+    "SUPPLIER",
+    "DemoMessage",
+    "Exchange",
+    "Story",
+    "StoryRow",
+    "action",
+    "build_command",
+    "demo_keystore",
+    "demo_messages",
+    "dlms_request",
+    "get",
+    "run_story",
+    "write_keystore",
+]
 
-#: (party, key kinds) of the demo PKI
-PARTIES: tuple[tuple[Eui64, tuple[KeyKind, ...]], ...] = (
-    (SUPPLIER, (KeyKind.DS, KeyKind.KA)),
-    (ACB, (KeyKind.KA,)),
-    (ESME, (KeyKind.DS, KeyKind.KA)),
-)
-
-
-def demo_keystore() -> InMemoryKeyStore:
-    """A key store whose private keys derive from fixed labels: the same on every run."""
-    store = InMemoryKeyStore()
-    for eui, kinds in PARTIES:
-        for kind in kinds:
-            label = f"smemu demo {eui} {kind.value}".encode()
-            scalar = int.from_bytes(hashlib.sha256(label).digest(), "big") % (_ORDER - 1) + 1
-            store.add_private_key(eui, kind, private_key_from_scalar(scalar))
-    return store
-
-
-def write_keystore(store: InMemoryKeyStore, folder: Path) -> None:
-    """Write ``<eui>-<kind>.key`` (PKCS#8) and ``<eui>-<kind>.pem`` (public key) files."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for eui, kinds in PARTIES:
-        for kind in kinds:
-            private = store.private_key(eui, kind)
-            if private is None:
-                continue
-            stem = folder / f"{eui.hex()}-{kind.value}"
-            stem.with_suffix(".key").write_bytes(
-                private.private_bytes(
-                    serialization.Encoding.PEM,
-                    serialization.PrivateFormat.PKCS8,
-                    serialization.NoEncryption(),
-                )
-            )
-            stem.with_suffix(".pem").write_bytes(
-                private.public_key().public_bytes(
-                    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-                )
-            )
-
-
-@dataclass(frozen=True, slots=True)
-class DemoMessage:
-    """One message of the demo conversation."""
-
-    name: str
-    data: bytes
-
-
-def _header(
-    cra: Cra, counter: int, originator: Eui64, recipient: Eui64, code: int
-) -> GroupingHeader:
-    return GroupingHeader(cra, counter, originator, recipient, None, OtherInformation(code))
-
-
-def _invoke_id(counter: int) -> bytes:
-    """DLMS long-invoke-id-and-priority: 0x20 and the counter's low 24 bits (reference 7.2)."""
-    return (0x20000000 | (counter & 0xFFFFFF)).to_bytes(4, "big")
-
-
-def demo_messages(store: InMemoryKeyStore) -> list[DemoMessage]:
-    """A short conversation: read the firmware version (ECS52), close the supply (ECS42).
-
-    Payloads are the DLMS forms of gbcs-reference.md 5.1-5.3, written out as bytes until
-    the typed payload builders exist.
-    """
-    c52, c42 = 0x1000, 0x1001
-    # ECS52: get 1/0-0:0.2.1.255 attribute 2 (firmware version); non-critical: MAC only
-    ecs52_req = (
-        b"\xd9" + _invoke_id(c52) + bytes.fromhex("0001010001000000020 1ff020100".replace(" ", ""))
-    )
-    ecs52_rsp = (
-        b"\xda" + _invoke_id(c52) + bytes.fromhex("00000109040102030401 0100".replace(" ", ""))
-    )
-    # ECS42: action 9/0-0:10.0.106.255 method 1, script 51 (close); critical: signed and MAC'd
-    ecs42_req = (
-        b"\xd9"
-        + _invoke_id(c42)
-        + bytes.fromhex("0001030009 00000a006aff 01 01 120033".replace(" ", ""))
-    )
-    ecs42_rsp = b"\xda" + _invoke_id(c42) + bytes.fromhex("0000010001 0300".replace(" ", ""))
-    command52 = GeneralSigningMessage(
-        _header(Cra.COMMAND, c52, SUPPLIER, ESME, 0x0059), ecs52_req, b""
-    )
-    reply52 = GeneralSigningMessage(
-        _header(Cra.RESPONSE, c52, ESME, SUPPLIER, 0x0059), ecs52_rsp, b""
-    )
-    command42 = GeneralSigningMessage(
-        _header(Cra.COMMAND, c42, SUPPLIER, ESME, 0x004F), ecs42_req, None
-    )
-    reply42 = GeneralSigningMessage(
-        _header(Cra.RESPONSE, c42, ESME, SUPPLIER, 0x004F), ecs42_rsp, None
-    )
-    return [
-        DemoMessage(
-            "ECS52 command (supplier -> ESME, MAC'd by the ACB)",
-            secure.protect(command52, store, acb=ACB).encode(),
-        ),
-        DemoMessage(
-            "ECS52 response (ESME -> supplier, MAC'd)", secure.protect(reply52, store).encode()
-        ),
-        DemoMessage(
-            "ECS42 command (supplier -> ESME, signed and MAC'd)",
-            secure.protect(secure.sign(command42, store), store, acb=ACB).encode(),
-        ),
-        DemoMessage(
-            "ECS42 response (ESME -> supplier, signed)", secure.sign(reply42, store).encode()
-        ),
-    ]
-
-
-# ------------------------------------------------------------------ commands for a premises
-
-
-def dlms_request(counter: int, *items: tuple[apdu.AccessRequestSpecification, Data]) -> bytes:
-    """A DLMS access-request payload (GBCS invoke id from ``counter``)."""
-    return apdu.encode(
-        apdu.AccessRequestMessage(
-            0x20000000 | (counter & 0xFFFFFF),
-            b"",
-            tuple(spec for spec, _ in items),
-            tuple(value for _, value in items),
-        )
-    )
-
-
-def get(class_id: int, obis: str, attribute: int) -> tuple[apdu.AccessRequestGet, Data]:
-    return apdu.AccessRequestGet(class_id, apdu.parse_obis(obis), attribute), NullData()
-
-
-def action(
-    class_id: int, obis: str, method: int, value: Data
-) -> tuple[apdu.AccessRequestAction, Data]:
-    return apdu.AccessRequestAction(class_id, apdu.parse_obis(obis), method), value
-
-
-def build_command(
-    store: KeyStore,
-    *,
-    originator: Eui64,
-    recipient: Eui64,
-    code: int,
-    counter: int,
-    payload: bytes,
-    sign: bool,
-    acb: Eui64,
-) -> bytes:
-    """A command as a head-end sends it: signed when ``sign``, MAC'd by ``acb``."""
-    message = GeneralSigningMessage(
-        _header(Cra.COMMAND, counter, originator, recipient, code), payload, None
-    )
-    if sign:
-        message = secure.sign(message, store)
-    return secure.protect(message, store, acb=acb).encode()
-
-
-# ----------------------------------------------------------------------- the premises story
+#: the tariff the story sets: 15p/kWh at night (rate 1), 30p/kWh by day (rate 2)
+TARIFF_SWITCHES: Final = "00:00=1,07:00=2,23:00=1"
+TARIFF_PRICES: Final = (15_000, 30_000)  #: 10^-5 currency units per kWh
+RATE_NAMES: Final = {1: "night", 2: "day"}
+TOP_UP_PENNIES: Final = 1000
+BOOST_MINUTES: Final = 30
 
 
 @dataclass(slots=True)
 class StoryRow:
-    """One line of the demo's summary table."""
+    """One step of the story in the summary table."""
+
+    step: str
+    use_case: str  #: the use cases the step sent, in order, without repeats
+    device: str  #: the devices it talked to or looked at
+    outcome: str  #: what the step showed
+    verified: str  #: "yes" every answer verified, "NO" one did not, "-" no answer expected
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One command of the story and what its answer showed."""
 
     step: str
     use_case: str
     device: str
     outcome: str
-    verified: str
+    verified: str  #: "yes", "NO" or "-" (no answer)
 
 
 @dataclass(slots=True)
 class Story:
-    """A premises, a head-end's keys and counter, and what happened so far."""
+    """A premises, the supplier's head-end, and what happened so far."""
 
     premises: Premises
-    store: KeyStore
-    supplier: Eui64
-    acb: Eui64
+    head_end: HeadEnd
     echo: Callable[[str], None]
-    counter: int = 1000
     received: list[bytes] = field(default_factory=list)
     rows: list[StoryRow] = field(default_factory=list)
+    exchanges: list[Exchange] = field(default_factory=list)
+    #: outcomes the tests read: tariff set / read back, registers, balances, HCALC changes ...
+    facts: dict[str, object] = field(default_factory=dict)
+    wall_s: float = 0.0
+    _step: str = ""
+    _step_start: int = 0
+    _looked_at: list[str] = field(default_factory=list)
 
     def _observe(self, direction: str, data: bytes, at: datetime) -> None:
         if direction == "out":
             self.received.append(data)
 
-    async def command(
-        self,
-        step: str,
-        use_case: str,
-        device: DeviceType,
-        payload: Callable[[int], bytes],
-        *,
-        code: int,
-        sign: bool = False,
-        replay: bytes | None = None,
-        silent: str = "no answer",
-    ) -> tuple[bytes, list[Located]]:
-        """Send one command (or replay earlier bytes); return it and what came back."""
-        target = self.premises.device(device).eui
-        if replay is None:
-            self.counter += 1
-            data = build_command(
-                self.store,
-                originator=self.supplier,
-                recipient=target,
-                code=code,
-                counter=self.counter,
-                payload=payload(self.counter),
-                sign=sign,
-                acb=self.acb,
-            )
-        else:
-            data = replay
+    async def exchange(self, data: bytes) -> list[Received]:
+        """Put ``data`` on the WAN, let the premises settle, return what came back."""
         self.received.clear()
         self.premises.inject_wan(data)
         await self.premises.settle()
-        answers = [frame.locate(m) for m in self.received]
-        outcome = silent if not answers else _describe(answers[0], self.store)
-        verified = "-"
-        if answers:
-            verified = "yes" if all(_verified(a, self.store) for a in answers) else "NO"
-        self.rows.append(StoryRow(step, use_case, device.value, outcome, verified))
-        self.echo(f"  {use_case:<7} -> {device.value:<5} {outcome}  (verified: {verified})")
-        return data, answers
+        return [r for raw in self.received for r in self.head_end.accept(raw)]
+
+    def begin(self, step: str, heading: str) -> None:
+        """Start a step: print its heading; the commands until :meth:`end` belong to it."""
+        self._step, self._step_start, self._looked_at = step, len(self.exchanges), []
+        self.echo("\n" + heading)
+
+    def look_at(self, device: DeviceType) -> None:
+        """Note a device the step inspects without a command (a display, a switch)."""
+        self._looked_at.append(device.value)
+
+    def end(self, outcome: str) -> None:
+        """Close the step with one line saying what it showed."""
+        mine = self.exchanges[self._step_start :]
+        use_cases = list(dict.fromkeys(e.use_case for e in mine))
+        devices = list(dict.fromkeys([*(e.device for e in mine), *self._looked_at]))
+        marks = {e.verified for e in mine}
+        verified = "NO" if "NO" in marks else "yes" if "yes" in marks else "-"
+        self.rows.append(
+            StoryRow(self._step, ", ".join(use_cases) or "-", ", ".join(devices), outcome, verified)
+        )
+
+    def record(self, use_case: str, device: str, received: Received | None, text: str) -> None:
+        """Print and keep one command's outcome."""
+        verified = "-" if received is None else ("yes" if received.verified else "NO")
+        mark = {"yes": "[verified]", "NO": "[NOT VERIFIED]", "-": ""}[verified]
+        if received is not None and not received.verified and received.problems:
+            mark += " " + "; ".join(received.problems)
+        self.exchanges.append(Exchange(self._step, use_case, device, text, verified))
+        self.echo(f"  {use_case:<7} -> {device:<5}  {text}  {mark}".rstrip())
+
+    async def command(
+        self,
+        use_case: str,
+        device: DeviceType,
+        params: dict[str, object] | None = None,
+        *,
+        command: OutgoingCommand | None = None,
+        replay: bytes | None = None,
+        silent: str = "no answer",
+        say: Callable[[Received], str] | None = None,
+    ) -> Received | None:
+        """Send one command (built, given, or replayed bytes); print and keep the outcome.
+
+        ``say`` words the answer for this step; the generic description is used otherwise.
+        """
+        if command is None and replay is None:
+            command = self.head_end.build(use_case, self.premises.device(device).eui, params)
+        data = replay if replay is not None else command.data if command else b""
+        got = await self.exchange(data)
+        answer = next((r for r in got if r.command is not None), None) or (got[0] if got else None)
+        if answer is None:
+            text = silent
+        elif say is not None and answer.command is not None:
+            text = say(answer)
+        else:
+            text = answers.describe(answer, self.head_end)
+        self.record(use_case, device.value, answer, text)
+        return answer
 
 
-def _verified(located: Located, store: KeyStore) -> bool:
-    verdicts = (secure.verify_signature(located, store), secure.verify_mac(located, store))
-    return secure.Verdict.VALID in verdicts and secure.Verdict.INVALID not in verdicts
-
-
-def _data_text(value: Data) -> str:
-    if isinstance(value, OctetString):
-        return value.value.hex().upper()
-    if isinstance(value, DoubleLongUnsigned):
-        return f"{value.value}"
-    if isinstance(value, Enum):
-        return f"enum {value.value}"
-    if isinstance(value, NullData):
-        return "null"
-    return type(value).__name__
-
-
-def _describe(located: Located, store: KeyStore) -> str:
-    """One readable line about a response or alert."""
-    inner = frame.signing_message(located.message)
-    if inner is None:
-        return "GBT block"
-    if inner.header.cra is Cra.ALERT:
-        return f"alert 0x{inner.message_code:04X} ({_alert_code(inner.payload)})"
-    _, plaintexts = decrypt_payload(located, store)
-    if frame.payload_family(inner.payload) == "gbz":
-        gbz = zigbee.decode_typed(inner.payload, alert=False, plaintexts=plaintexts)
-        names = [str(c.get("command", c["cluster"])) for c in gbz.to_json()["components"]]
-        return "GBZ response: " + (", ".join(names) or "no components")
-    if plaintexts:
-        value = protection.decode_plaintext(plaintexts[0])
-        return f"decrypted registers {_registers(value)}"
-    body = apdu.decode_exact(inner.payload)
-    if not isinstance(body, apdu.AccessResponseMessage):
-        return "response"
-    parts = []
-    for value, spec in zip(body.list_of_data, body.specifications, strict=False):
-        parts.append(_data_text(value) if spec.result == 0 else f"result {spec.result}")
-    return "response: " + ", ".join(parts)
-
-
-def _registers(value: Data) -> str:
-    numbers = []
-
-    def walk(v: Data) -> None:
-        if isinstance(v, DoubleLongUnsigned):
-            numbers.append(v.value)
-        elif isinstance(v, Structure):
-            for item in v.items:
-                walk(item)
-
-    walk(value)
-    return f"import {numbers[0]} Wh" if numbers else "?"
-
-
-def _alert_code(payload: bytes) -> str:
-    if payload[:2] == b"\x01\x09" and len(payload) >= 5:
-        return f"alert code 0x{int.from_bytes(payload[3:5], 'big'):04X}"
-    try:
-        body = apdu.decode_exact(payload)
-    except DecodeError:
-        return "?"
-    if isinstance(body, apdu.DataNotificationMessage) and isinstance(body.body, Structure):
-        first = body.body.items[0] if body.body.items else None
-        if isinstance(first, LongUnsigned):
-            return f"alert code 0x{first.value:04X}"
-    return "?"
-
-
-def _import_wh(answers: list[Located], store: KeyStore) -> int | None:
-    for located in answers:
-        _, plaintexts = decrypt_payload(located, store)
-        if plaintexts:
-            value = protection.decode_plaintext(plaintexts[0])
-            while isinstance(value, Structure) and value.items:
-                value = value.items[0]
-            if isinstance(value, DoubleLongUnsigned):
-                return value.value
-    return None
-
-
-_ECS17B: Final = 0x0027
-_ECS52: Final = 0x0059
-_ECS43: Final = 0x0050
-_ECS42: Final = 0x004F
-_ECS45: Final = 0x0052
-_ECS24: Final = 0x003A
-_GCS38: Final = 0x0084
-
-
-def _ecs17b(counter: int) -> bytes:
-    return dlms_request(counter, action(30, "0-0:43.2.8.255", 1, NullData()))
+# ----------------------------------------------------------------------- the story
 
 
 async def run_story(out: Path, echo: Callable[[str], None]) -> Story:
     """Start the default premises, commission it, and walk the demo story."""
+    started = time.monotonic()
     state = out / "premises"
     if state.exists():
         shutil.rmtree(state)
-    config = load_config(None)
-    premises = Premises(config, state, wan="virtual://smemu-demo", speed=0.0)
+    premises = Premises(load_config(None), state, wan="virtual://smemu-demo", speed=0.0)
     pcap_path = out / "demo.pcap"
     async with premises:
         pki = premises.pki
         if pki is None:
             raise SecurityError("premises has no PKI")
-        story = Story(
-            premises,
-            pki.keystore,
-            pki.remote_parties[Role.SUPPLIER],
-            pki.remote_parties[Role.ACCESS_CONTROL_BROKER],
-            echo,
-        )
+        parties: dict[int, Eui64] = {
+            Role.SUPPLIER: pki.remote_parties[Role.SUPPLIER],
+            Role.ACCESS_CONTROL_BROKER: pki.remote_parties[Role.ACCESS_CONTROL_BROKER],
+        }
+        story = Story(premises, HeadEnd(pki.keystore, parties), echo)
         with PcapWriter.open(pcap_path, start=premises.clock.now()) as pcap:
             premises.observers.append(story._observe)
             premises.observers.append(lambda d, data, at: pcap.write(data, at))
             await _walk(story)
+    story.facts["pcap"] = pcap_path
+    story.wall_s = time.monotonic() - started
     echo(f"\nPacket capture of the WAN conversation: {pcap_path}")
     return story
 
 
 async def _walk(story: Story) -> None:
+    story.echo(
+        "Each command line reads: use case -> device, what the answer shows; [verified]: the "
+        "answer matched the command and its MAC (and signature, when signed) checked out "
+        "against the device's certified keys."
+    )
+    await _commissioning(story)
+    await _first_read(story)
+    await _tariff(story)
+    await _week(story)
+    await _top_up(story)
+    await _hcalc(story)
+    await _supply(story)
+    await _gas(story)
+    esme = story.premises.device(DeviceType.ESME)
+    story.echo(
+        f"\nESME logs: security log {len(esme.logs('security'))} entries (the refused replay "
+        f"among them), event log {len(esme.logs('event'))} entries"
+    )
+
+
+def _version_text(received: Received) -> str:
+    version, why = answers.firmware_version(received)
+    return f"firmware version {version.hex().upper()}" if version is not None else why
+
+
+async def _commissioning(story: Story) -> None:
     p, echo = story.premises, story.echo
-    echo(f"Premises up at {p.clock.now():%Y-%m-%d %H:%M} (simulated), WAN {p.wan_url}")
+    story.begin(
+        "1 commissioning",
+        "1. Commissioning: the comms hub, ESME, GSME, PPMID and HCALC are on the HAN",
+    )
+    echo(f"   simulated clock {p.clock.now():%Y-%m-%d %H:%M} UTC; WAN port {p.wan_url}")
     for device in p.devices.values():
-        echo(f"  {device.spec.name:<6} {device.eui}")
-    echo("\n1. Commissioning: CHF device log holds every HAN device; keys and trust anchors")
-    echo(
-        "   were installed from the generated test PKI in "
-        + str(story.premises.pki.folder if story.premises.pki else "-")
+        ports = ", ".join(PORTS.get(device.spec.type, {}))
+        if device.spec.type is DeviceType.CHF:
+            ports = "wan, " + ports
+        echo(f"   {device.spec.name:<6} {device.eui}  ports: {ports}")
+    folder = p.pki.folder if p.pki else "-"
+    echo(f"   keys, certificates and trust anchors: generated test PKI in {folder}")
+    pairing = p.device(DeviceType.PPMID).machine.nvm.get(ppmid.ESME_KEY)
+    echo(f"   the PPMID shows the credit of ESME {Eui64(pairing) if pairing else '-'}")
+    hc = p.device(DeviceType.HCALC)
+    config = hcalc_config_of(p.config, hc.spec)
+    for n, calendar in enumerate(config.calendars, start=1):
+        day = ", ".join(f"{m // 60:02d}:{m % 60:02d} {'on' if c else 'off'}"
+                        for m, c in calendar.days[0])  # fmt: skip
+        echo(f"   HCALC switch {n} calendar (Monday): {day}; random offset up to "
+             f"{calendar.random_offset_limit} s")  # fmt: skip
+    echo("   firmware versions: ECS52 for the hub and the meter, CS08 for the HAN devices")
+    versions = []
+    for use_case, kind in (
+        ("ECS52", DeviceType.CHF),
+        ("ECS52", DeviceType.ESME),
+        ("CS08", DeviceType.PPMID),
+        ("CS08", DeviceType.HCALC),
+    ):
+        answer = await story.command(use_case, kind, say=_version_text)
+        version, _ = answers.firmware_version(answer)
+        versions.append(f"{kind.value} {version.hex().upper() if version else '?'}")
+        story.facts[f"firmware_{kind.value}"] = version
+    story.end(", ".join(versions))
+
+
+async def _read_registers(story: Story) -> tuple[int | None, tuple[int, ...]]:
+    """ECS17b then ECS17d: the active import register and the 48 TOU registers (Wh)."""
+
+    def import_text(received: Received) -> str:
+        found = answers.numbers(answers.decrypted(received, story.head_end))
+        if not found:
+            return "no import register in the answer"
+        return f"active import {found[0]:,} Wh, decrypted with the supplier's key"
+
+    def tou_text(received: Received) -> str:
+        tou = answers.tou_registers(answers.decrypted(received, story.head_end))
+        used = [f"rate {n} {wh:,} Wh" for n, wh in enumerate(tou, start=1) if wh]
+        return "TOU registers: " + (", ".join(used) or f"all {len(tou)} at 0 Wh")
+
+    first = await story.command("ECS17b", DeviceType.ESME, say=import_text)
+    second = await story.command("ECS17d", DeviceType.ESME, say=tou_text)
+    found = answers.numbers(answers.decrypted(first, story.head_end))
+    tou = answers.tou_registers(answers.decrypted(second, story.head_end))
+    return (found[0] if found else None), tou
+
+
+async def _first_read(story: Story) -> None:
+    story.begin(
+        "2 first read",
+        "2. Read the import register (ECS17b) and the TOU registers (ECS17d); the ESME "
+        "encrypts both answers for the supplier",
     )
-    await story.command(
-        "firmware",
-        "ECS52",
-        DeviceType.CHF,
-        lambda c: dlms_request(c, get(1, "0-0:0.2.1.255", 2)),
-        code=_ECS52,
+    total, tou = await _read_registers(story)
+    story.facts["import_before"], story.facts["tou_before"] = total, tou
+    used = sum(1 for v in tou if v)
+    story.end(f"import {kwh(total or 0)}; " + (f"{used} TOU rates in use" if used else "TOU all 0"))
+
+
+async def _tariff(story: Story) -> None:
+    story.begin(
+        "3 tariff",
+        "3. Set a time-of-use tariff (ECS01a: critical, signed by the supplier) and read the "
+        "active tariff back (ECS24)",
     )
-    await story.command(
-        "firmware",
-        "ECS52",
-        DeviceType.ESME,
-        lambda c: dlms_request(c, get(1, "0-0:0.2.1.255", 2)),
-        code=_ECS52,
+    tariff = TariffSettings.simple(parse_switches(TARIFF_SWITCHES), TARIFF_PRICES)
+    story.facts["tariff_set"] = tariff
+    story.facts["tariff_at"] = story.premises.clock.now()
+    await story.command("ECS01a", DeviceType.ESME, {"tariff": tariff}, say=_written)
+    answer = await story.command("ECS24", DeviceType.ESME, say=_tariff_read)
+    try:
+        back = read_back(answers.values(answer))
+    except (ViewMismatchError, DecodeError) as exc:
+        story.echo(f"   the active tariff does not parse: {exc}")
+        story.end("tariff read back does not parse")
+        return
+    story.facts["tariff_read"] = back
+    same = back.days == tariff.days and back.tou_prices() == tariff.tou_prices()
+    story.facts["tariff_same"] = same
+    prices = ", ".join(
+        f"rate {r} ({RATE_NAMES.get(r, '?')}) {p / 1000:g}p/kWh"
+        for r, p in back.tou_prices().items()
     )
-    echo("\n2. Read the import register (ECS17b: the answer is encrypted for the supplier)")
-    _, first = await story.command("read", "ECS17b", DeviceType.ESME, _ecs17b, code=_ECS17B)
-    echo("\n3. Read the active tariff's day profiles (ECS24, from the tariff switching table)")
-    await story.command(
-        "tariff",
-        "ECS24",
-        DeviceType.ESME,
-        lambda c: dlms_request(c, get(20, "0-0:13.0.0.255", 5)),
-        code=_ECS24,
+    story.echo(f"   active tariff: switching {TARIFF_SWITCHES} every day; {prices}")
+    story.echo(f"   the active tariff equals the one sent: {'yes' if same else 'NO'}")
+    short = "/".join(f"{p / 1000:g}p" for p in back.tou_prices().values())
+    story.end(f"{short} per kWh; read back equals what was set: {'yes' if same else 'NO'}")
+
+
+def _written(received: Received) -> str:
+    body = answers.access_response(received)
+    failed = answers.failures(received)
+    count = 0 if body is None else len(body.specifications)
+    return f"{count} tariff objects written, " + (
+        f"{len(failed)} refused (results {failed})" if failed else "all accepted"
     )
-    echo("\n4. Accelerate a week of simulated time (the GSME wakes every 30 minutes)")
+
+
+def _tariff_read(received: Received) -> str:
+    failed = answers.failures(received)
+    found = answers.values(received)
+    return f"{len(found)} tariff objects read" + (f", {len(failed)} failed" if failed else "")
+
+
+async def _week(story: Story) -> None:
+    p, facts = story.premises, story.facts
+    story.begin(
+        "4 a week later",
+        "4. A week passes (simulated time; the ESME's registers advance every half-hour, the "
+        "GSME wakes every 30 minutes); read the registers again and bill the week",
+    )
     fired = await p.advance(timedelta(days=7))
-    echo(f"   now {p.clock.now():%Y-%m-%d %H:%M}, {fired} timers fired")
-    _, second = await story.command("read", "ECS17b", DeviceType.ESME, _ecs17b, code=_ECS17B)
-    before, after = _import_wh(first, story.store), _import_wh(second, story.store)
-    if before is not None and after is not None:
-        echo(f"   consumption over the week: {after - before} Wh")
-    echo("\n5. Open the supply (ECS43, critical: signed), check it, replay the command")
-    opened, _ = await story.command(
-        "supply",
+    story.echo(f"   simulated clock now {p.clock.now():%Y-%m-%d %H:%M} UTC ({fired} device "
+               "timers ran)")  # fmt: skip
+    facts["week_read_at"] = p.clock.now()
+    total, tou = await _read_registers(story)
+    facts["import_after"], facts["tou_after"] = total, tou
+    before_total, before_tou = facts.get("import_before"), facts.get("tou_before")
+    tariff = facts.get("tariff_read")
+    if total is None or not tou or not isinstance(before_tou, tuple) or not before_tou:
+        story.end("the registers could not be read")
+        return
+    if not isinstance(tariff, TariffSettings):
+        story.end("no tariff was read back to price the week")
+        return
+    used = total - (before_total if isinstance(before_total, int) else 0)
+    by_rate = {n: tou[n - 1] - before_tou[n - 1] for n in range(1, len(tou) + 1)}
+    by_rate = {n: wh for n, wh in by_rate.items() if wh}
+    prices = tariff.tou_prices()
+    # cost in 10^-5 currency units: Wh x (10^-5 per kWh) / 1000, as the meter accumulates it
+    costs = {n: wh * prices.get(n, 0) // 1000 for n, wh in by_rate.items()}
+    cost = sum(wh * prices.get(n, 0) for n, wh in by_rate.items()) // 1000
+    facts["import_week"], facts["tou_week"] = used, by_rate
+    facts["cost_by_rate"], facts["cost_week"] = costs, cost
+    story.echo("   the week's bill from the meter's TOU registers and its active prices (ECS24):")
+    for n, wh in by_rate.items():
+        story.echo(f"     rate {n} ({RATE_NAMES.get(n, '?')}): {kwh(wh)} x "
+                   f"{prices.get(n, 0) / 1000:g}p/kWh = {money(costs[n])}")  # fmt: skip
+    agree = sum(by_rate.values()) == used
+    facts["tou_adds_up"] = agree
+    story.echo(f"     total: {kwh(used)}, {money(cost)}; the TOU registers add up to the "
+               f"import register: {'yes' if agree else 'NO'}")  # fmt: skip
+    rates = ", ".join(f"rate {n} {kwh(wh)}" for n, wh in by_rate.items())
+    story.end(f"{kwh(used)} ({rates}), cost {money(cost)}")
+
+
+async def _top_up(story: Story) -> None:
+    p = story.premises
+    story.begin(
+        "5 top up",
+        f"5. Top up {money(TOP_UP_PENNIES * 1000)} (CS01a: a UTRN made with the supplier's "
+        "prepayment key), meter balance before and after (ECS82), and the PPMID's display",
+    )
+
+    def balance_text(received: Received) -> str:
+        value = answers.balance(received)
+        return "no balance in the answer" if value is None else f"meter balance {money(value)}"
+
+    def top_up_text(received: Received) -> str:
+        failed = answers.failures(received)
+        return f"UTRN refused (result {failed[0]})" if failed else "UTRN accepted"
+
+    before = answers.balance(await story.command("ECS82", DeviceType.ESME, say=balance_text))
+    await story.command("CS01a", DeviceType.ESME, {"value": TOP_UP_PENNIES}, say=top_up_text)
+    after = answers.balance(await story.command("ECS82", DeviceType.ESME, say=balance_text))
+    story.facts["balance_before"], story.facts["balance_after"] = before, after
+    await p.settle()
+    shown = ppmid.display(p.device(DeviceType.PPMID).machine.nvm)
+    story.look_at(DeviceType.PPMID)
+    story.facts["ppmid_credit"] = shown.credit
+    story.echo("   the PPMID's display: " + " | ".join(shown.lines))
+    if before is None or after is None:
+        story.end("the meter balance could not be read")
+        return
+    on_ppmid = "-" if shown.credit is None else money(shown.credit * 1000)
+    story.end(f"balance {money(before)} -> {money(after)}; PPMID shows {on_ppmid}")
+
+
+async def _hcalc(story: Story) -> None:
+    p = story.premises
+    hc = p.device(DeviceType.HCALC)
+    story.begin(
+        "6 HCALC day",
+        "6. The HCALC over a day: its switch calendars (with random offsets), a consumer "
+        f"boost of {BOOST_MINUTES} minutes at 10:00, and an ECS47a to auxiliary controller 1",
+    )
+    now = p.clock.now()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    start, end = midnight + timedelta(hours=18), midnight + timedelta(hours=20)
+    await story.command(
+        "ECS47a",
+        DeviceType.ESME,
+        {"controller": 1, "state": 100, "start": dlms_date_time(start),
+         "end": dlms_date_time(end)},
+        say=lambda r: "switch 1 on 18:00-20:00: " + (
+            "refused" if answers.failures(r) else "setting period and state stored by the ESME"),
+    )  # fmt: skip
+    story.echo("   (the ESME does not pass ECS47a on to the HCALC yet: the timeline below is "
+               "the HCALC's calendars and boost)")  # fmt: skip
+    await p.advance(midnight + timedelta(hours=10) - now)
+    p.press(DeviceType.HCALC, "ui", hcalc_frames.encode(hcalc_frames.Boost(1, BOOST_MINUTES)))
+    await p.settle()
+    await p.advance(midnight + timedelta(days=1) - p.clock.now())
+    story.look_at(DeviceType.HCALC)
+    changes: list[tuple[int, datetime, bool]] = []
+    story.echo(f"   switch changes on {midnight:%Y-%m-%d} (on = load switch closed):")
+    for switch in (1, 2):
+        line = [
+            (at, closed)
+            for at, closed in hcalc.switch_timeline_of(hc.machine.nvm, switch)
+            if midnight <= at < midnight + timedelta(days=1)
+        ]
+        changes += [(switch, at, closed) for at, closed in line]
+        text = ", ".join(f"{at:%H:%M:%S} {'on' if c else 'off'}" for at, c in line)
+        story.echo(f"     switch {switch}: {text or 'no change'}")
+    notices = [n for n in p.zse.notices if n.at >= midnight]
+    for notice in notices:
+        frame = notice.frame
+        what = (
+            f"boost on switch {frame.switch} {'started' if frame.active else 'ended'}"
+            if isinstance(frame, hcalc_frames.OverrideNotice)
+            else type(frame).__name__
+        )
+        story.echo(f"     {notice.at:%H:%M} the HCALC tells the ESME: {what}")
+    story.facts["hcalc_changes"] = changes
+    story.facts["hcalc_notices"] = notices
+    story.end(f"{len(changes)} switch changes, boost 10:00-10:{BOOST_MINUTES:02d}, "
+              f"{len(notices)} notices to the ESME")  # fmt: skip
+
+
+async def _supply(story: Story) -> None:
+    p = story.premises
+    story.begin(
+        "7 supply",
+        "7. Open the ESME's load switch (ECS43: critical, signed), check it (ECS45), replay "
+        "the same command, then a day without supply, and close the switch again (ECS42)",
+    )
+
+    def state_text(received: Received) -> str:
+        found = answers.values(received)
+        if not found or not isinstance(found[0], Enum):
+            return "no control state in the answer"
+        state = found[0].value
+        return f"load switch {answers.CONTROL_STATES.get(state, f'state {state}')}"
+
+    def switched(what: str) -> Callable[[Received], str]:
+        return lambda r: f"refused (result {answers.failures(r)})" if answers.failures(r) else what
+
+    def import_text(received: Received) -> str:
+        found = answers.numbers(answers.decrypted(received, story.head_end))
+        return f"active import {found[0]:,} Wh" if found else "no import register"
+
+    command = story.head_end.build("ECS43", p.device(DeviceType.ESME).eui)
+    await story.command("ECS43", DeviceType.ESME, command=command,
+                        say=switched("supply off: load switch opened"))  # fmt: skip
+    await story.command("ECS45", DeviceType.ESME, say=state_text)
+    await story.command(
         "ECS43",
         DeviceType.ESME,
-        lambda c: dlms_request(c, action(9, "0-0:10.0.106.255", 1, LongUnsigned(52))),
-        code=_ECS43,
-        sign=True,
+        replay=command.data,
+        silent="the same bytes again: refused, replayed counter (security log entry)",
     )
-    await story.command(
-        "supply",
-        "ECS45",
-        DeviceType.ESME,
-        lambda c: dlms_request(c, get(70, "0-0:96.3.10.255", 3)),
-        code=_ECS45,
-    )
-    await story.command(
-        "replay",
-        "ECS43",
-        DeviceType.ESME,
-        _ecs17b,
-        code=_ECS43,
-        replay=opened,
-        silent="rejected: replayed counter (security log)",
-    )
+    first = await story.command("ECS17b", DeviceType.ESME, say=import_text)
     await p.advance(timedelta(days=1))
-    await story.command("read", "ECS17b", DeviceType.ESME, _ecs17b, code=_ECS17B)
-    await story.command(
-        "supply",
-        "ECS42",
-        DeviceType.ESME,
-        lambda c: dlms_request(c, action(9, "0-0:10.0.106.255", 1, LongUnsigned(51))),
-        code=_ECS42,
-        sign=True,
+    story.echo(f"   a day without supply; simulated clock now {p.clock.now():%Y-%m-%d %H:%M} UTC")
+    second = await story.command("ECS17b", DeviceType.ESME, say=import_text)
+    a = answers.numbers(answers.decrypted(first, story.head_end))
+    b = answers.numbers(answers.decrypted(second, story.head_end))
+    idle = bool(a and b and a[0] == b[0])
+    story.facts["no_energy_while_off"] = idle
+    story.echo(f"   no energy recorded while the supply was off: {'yes' if idle else 'NO'}")
+    await story.command("ECS42", DeviceType.ESME, say=switched("supply on: load switch closed"))
+    await story.command("ECS45", DeviceType.ESME, say=state_text)
+    story.end(f"off, replay refused, no energy for a day: {'yes' if idle else 'NO'}, on")
+
+
+async def _gas(story: Story) -> None:
+    p, head_end = story.premises, story.head_end
+    story.begin(
+        "8 gas",
+        "8. Read the GSME's firmware version (GCS38): the GPF holds the command until the "
+        "battery-powered GSME wakes",
     )
-    echo("\n6. A gas command waits at the GPF until the battery-powered GSME wakes")
-    await story.command(
-        "gas",
-        "GCS38",
-        DeviceType.GSME,
-        lambda c: b"\x01\x09\x00",
-        code=_GCS38,
-        silent="queued at the GPF",
-    )
+    await story.command("GCS38", DeviceType.GSME,
+                        silent="no answer yet: held at the GPF for the GSME")  # fmt: skip
     story.received.clear()
     await p.advance(timedelta(minutes=31))
-    for data in story.received:
-        located = frame.locate(data)
-        echo(f"   after the wake-up: {_describe(located, story.store)}")
-        story.rows.append(
-            StoryRow(
-                "gas",
-                "GCS38",
-                "gsme",
-                _describe(located, story.store),
-                "yes" if _verified(located, story.store) else "NO",
+    story.echo(f"   the GSME woke; simulated clock now {p.clock.now():%H:%M} UTC")
+    texts = []
+    for raw in list(story.received):
+        for received in head_end.accept(raw):
+            text = (
+                _version_text(received)
+                if received.command is not None
+                else answers.describe(received, head_end)
             )
-        )
-    esme = p.device(DeviceType.ESME)
-    echo(
-        f"\nESME security log: {len(esme.logs('security'))} entries; "
-        f"event log: {len(esme.logs('event'))} entries"
-    )
+            story.record("GCS38", "gsme", received, text)
+            texts.append(text)
+    story.facts["gas_answers"] = texts
+    story.end("at the wake-up: " + ("; ".join(texts) or "nothing"))

@@ -242,11 +242,14 @@ class HeadEnd:
         self,
         use_case: str,
         device: Eui64,
-        params: Mapping[str, str] | None = None,
+        params: Mapping[str, object] | None = None,
         *,
         role: int = Role.SUPPLIER,
     ) -> OutgoingCommand:
         """Build, secure and register a command for ``use_case`` to ``device``.
+
+        ``params`` are ``name=value`` strings as typed on a command line, or typed values
+        (a :class:`~smemu.hil.commands_tariff.TariffSettings`, ints, date-time octets).
 
         :raises ConfigError: unknown use case, bad parameters, a role not played.
         :raises UseCaseNotImplemented: the use case has no builder yet.
@@ -255,8 +258,8 @@ class HeadEnd:
         builder = builder_for(use_case)
         code = message_code_of(use_case)
         originator = self.party(role)
-        counter = self.counters.next(originator, device)
-        ctx = BuildContext(counter, originator, device)
+        counter = self.counters.next(originator, device, utrn=builder.utrn)
+        ctx = BuildContext(counter, originator, device, self.keystore)
         payload = build_payload(use_case, ctx, params or {})
         header = GroupingHeader(
             Cra.COMMAND, counter, originator, device, None, OtherInformation(code)

@@ -33,7 +33,7 @@ def demo_command(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     story = asyncio.run(run_story(out, click.echo))
     table = Table(title="Summary", title_justify="left")
-    for column in ("step", "use case", "device", "outcome", "verified"):
+    for column in ("step", "use cases", "devices", "what it showed", "verified"):
         table.add_column(column)
     for row in story.rows:
         table.add_row(row.step, row.use_case, row.device, row.outcome, row.verified)
@@ -41,6 +41,6 @@ def demo_command(out: Path) -> None:
     elapsed = time.monotonic() - started
     click.echo(f"Done in {elapsed:.1f} s. Decode it yourself: "
                f"smemu decode --keystore {out}/premises/keystore ...")
-    failures = [r for r in story.rows if r.verified == "NO"]
+    failures = [e for e in story.exchanges if e.verified == "NO"]
     if failures:
         raise click.ClickException(f"{len(failures)} answers did not verify")

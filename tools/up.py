@@ -39,17 +39,15 @@ def _ports_table(premises: Premises) -> Table:
     table = Table(title=f"premises {premises.config.name}", title_justify="left")
     for column in ("device", "EUI-64", "ports"):
         table.add_column(column)
-    for device in premises.devices.values():
-        spec = device.spec
-        ports = "HAN (ZigBee SE tunnel, in-process)"
-        if spec.type.value == "chf":
-            ports = f"WAN {premises.wan_url} -> {premises.wan_location()}; HAN tunnel server"
-            wan = premises.wan_port
-            if wan is not None and wan.carries_line_events:
-                ports += "; rig lines (power, tamper, hot shoe)"
-        elif spec.type.value == "gpf":
-            ports = "CHF link (ZigBee SE tunnel, in-process)"
-        table.add_row(spec.name, str(spec.eui), ports)
+    described = premises.describe()
+    devices = described["devices"]
+    assert isinstance(devices, list)
+    for entry in devices:
+        ports = [f"{name}: {where}" for name, where in entry["ports"].items()]
+        wan = premises.wan_port
+        if entry["type"] == "chf" and wan is not None and wan.carries_line_events:
+            ports.append("rig lines (power, tamper, hot shoe)")
+        table.add_row(entry["name"], entry["eui"], "\n".join(ports))
     return table
 
 

@@ -10,6 +10,7 @@ import pytest
 from smemu.errors import ConfigError, HalTimeout
 from smemu.firmware.common.credentials import Role
 from smemu.hil.commands import BUILDERS, BuildContext, UseCaseNotImplemented, message_code_of
+from smemu.hil.commands_tariff import from_ecs01a
 from smemu.hil.demo import ACB, ESME, SUPPLIER, demo_keystore
 from smemu.hil.headend import (
     CounterStore,
@@ -38,7 +39,31 @@ def head_end() -> HeadEnd:
 
 
 def _params(use_case: str) -> dict[str, str]:
-    return WINDOW if use_case == "ECS70" else {}
+    if use_case in ("ECS70", "ECS47a"):
+        return WINDOW
+    if use_case == "CS01a":
+        return {"utrn": "73946144332040217315"}  # reference 6.1 (demo keys: no PP key)
+    return {}
+
+
+def _reference_params(use_case: str, request: apdu.AccessRequestMessage) -> dict[str, object]:
+    """The typed parameters a reference command was made with (read through our views)."""
+    data = request.list_of_data
+    if use_case == "ECS70":
+        window = data[1]
+        return {"start": window.items[1].value, "end": window.items[2].value}  # type: ignore[union-attr]
+    if use_case == "ECS01a":
+        return {"tariff": from_ecs01a(data)}
+    if use_case == "CS01a":
+        return {"utrn": data[0].value.decode()}  # type: ignore[union-attr]
+    if use_case == "ECS47a":
+        selector = data[-1].value  # type: ignore[union-attr]
+        controller = request.specifications[0].instance_id[4] - 116
+        params: dict[str, object] = {"controller": controller, "state": selector & 0xFF}
+        params["kind"] = selector >> 12
+        params.update(start=data[0].value, end=data[1].value)  # type: ignore[union-attr]
+        return params
+    return {}
 
 
 @pytest.mark.parametrize("use_case", sorted(BUILDERS))
@@ -55,11 +80,10 @@ def test_builder_matches_reference_commands(use_case: str, rtds_dir: Path) -> No
         if h.message_code != code:
             continue
         params: dict[str, object] = {}
-        if use_case == "ECS70":
+        if frame.payload_family(inner.payload) == "dlms":  # ASN.1 / GBZ builders take none
             request = apdu.decode_exact(inner.payload)
             assert isinstance(request, apdu.AccessRequestMessage)
-            window = request.list_of_data[1]
-            params = {"start": window.items[1].value, "end": window.items[2].value}  # type: ignore[union-attr]
+            params = _reference_params(use_case, request)
         ctx = BuildContext(h.originator_counter, h.originator, h.recipient)
         assert builder.build(ctx, params) == inner.payload, path.name
         assert builder.critical == bool(inner.signature), path.name
@@ -79,8 +103,9 @@ def test_built_commands_are_secured_as_gbcs_requires(head_end: HeadEnd, use_case
     header = located.message.header
     assert (header.originator, header.recipient) == (SUPPLIER, ESME)
     assert header.message_code == message_code_of(use_case)
-    payload = apdu.decode_exact(located.message.inner.payload)
-    assert payload.invoke_id == command.counter & 0xFFFFFF
+    if frame.payload_family(located.message.inner.payload) == "dlms":
+        payload = apdu.decode_exact(located.message.inner.payload)
+        assert payload.invoke_id == command.counter & 0xFFFFFF
 
 
 def test_counters_strictly_increase_per_party_and_device(tmp_path: Path) -> None:
@@ -104,8 +129,8 @@ def test_bad_counter_file_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_unknown_and_unimplemented_use_cases(head_end: HeadEnd) -> None:
-    with pytest.raises(UseCaseNotImplemented, match=r"ECS01a.*0x0019"):
-        head_end.build("ECS01a", ESME)
+    with pytest.raises(UseCaseNotImplemented, match=r"ECS46d.*0x011A"):
+        head_end.build("ECS46d", ESME)
     with pytest.raises(ConfigError, match="unknown use case 'XYZ9'"):
         head_end.build("XYZ9", ESME)
     with pytest.raises(ConfigError, match="start"):

@@ -19,7 +19,7 @@ def test_demo_tells_its_story_and_every_answer_verifies(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Summary" in result.output
     assert "replayed counter" in result.output  # the replay is refused, not answered
-    assert "verified: no" not in result.output
+    assert "[NOT VERIFIED]" not in result.output
 
     pcaps = list(out.rglob("*.pcap"))
     assert len(pcaps) == 1, pcaps

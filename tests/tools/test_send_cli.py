@@ -35,8 +35,8 @@ def test_help_has_examples() -> None:
 def test_usage_errors_name_the_option(keys: Path) -> None:
     code, _, err = _run("--to", "zz", "--use-case", "ECS52", "--keystore", str(keys))
     assert code == 2 and "--to" in err and "16 hex digits" in err
-    code, _, err = _run("--to", ESME, "--use-case", "ECS01a", "--wan", "tcp://127.0.0.1:1")
-    assert code == 2 and "ECS01a" in err and "no command builder" in err
+    code, _, err = _run("--to", ESME, "--use-case", "ECS46d", "--wan", "tcp://127.0.0.1:1")
+    assert code == 2 and "ECS46d" in err and "no command builder" in err
     code, _, err = _run("--to", ESME, "--use-case", "NOPE", "--wan", "tcp://127.0.0.1:1")
     assert code == 2 and "unknown use case" in err
     code, _, err = _run("--to", ESME, "--use-case", "ECS52", "--keystore", str(keys))
