@@ -19,8 +19,9 @@ timeline of those inputs; the machine keeps one ``switch`` timer at the next cha
 every change in ``hcalc/timeline/<n>`` (what tests read, :func:`switch_timeline_of`) and
 tells the ESME when a boost starts and ends (``OverrideNotice``). On power restore it asks
 the ESME for a refresh (``RefreshRequest``) and repeats every minute until a ``SetState``
-arrives. CS08 answers the firmware version; ECS35g (read through the ESME) reads the
-event log entries this machine writes.
+arrives. CS08 answers the firmware version. ECS35g reads the ESME's own Auxiliary
+Controller Event Log, where the ESME records what it sent here and what this machine
+answered or notified (:mod:`smemu.firmware.esme_han`).
 """
 
 from __future__ import annotations
