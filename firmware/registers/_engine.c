@@ -318,22 +318,25 @@ static int64_t available(const Meter *M) {
     return M->s[S_BALANCE] + ((M->s[S_FLAGS] & M_EC_ACTIVE) ? M->s[S_EC] : 0);
 }
 
-/* The path-independent part of a debit: meter balance while positive, then an active
- * emergency credit, then the balance goes negative. */
+/* reference.py settle(): an active emergency credit pays off a negative meter balance, as
+ * far as it goes (m + ec is kept). */
+INLINE void settle(int64_t *m, int64_t *ec, int64_t active) {
+    if (active && *ec > 0 && *m < 0) {
+        int64_t paid = -*m < *ec ? -*m : *ec;
+        *m += paid;
+        *ec -= paid;
+    }
+}
+
+/* The path-independent part of a debit: off the meter balance, then settle(); the result
+ * depends only on the sum of the debits. */
 static void take(Meter *M, int64_t amount) {
     int64_t *s = M->s;
     if (amount <= 0) return;
-    if (s[S_BALANCE] > 0) {
-        int64_t t = amount < s[S_BALANCE] ? amount : s[S_BALANCE];
-        s[S_BALANCE] -= t;
-        amount -= t;
-    }
-    if (amount && (s[S_FLAGS] & M_EC_ACTIVE) && s[S_EC] > 0) {
-        int64_t t = amount < s[S_EC] ? amount : s[S_EC];
-        s[S_EC] -= t;
-        amount -= t;
-    }
-    s[S_BALANCE] -= amount;
+    int64_t m = s[S_BALANCE] - amount, ec = s[S_EC];
+    settle(&m, &ec, s[S_FLAGS] & M_EC_ACTIVE);
+    s[S_BALANCE] = m;
+    s[S_EC] = ec;
 }
 
 /* Can `amount` more (plus what is pending) come off the credit without any event? */
@@ -347,8 +350,7 @@ static int quiet(const Meter *M, int64_t amount) {
     if (!(f & M_LOW_SENT) && av - d < w[T_LOW_CREDIT]) return 0;
     if (!(f & (M_EC_ACTIVE | M_EC_AVAILABLE_SENT)) && m - d < w[T_EC_THRESHOLD]) return 0;
     if (!(f & M_EXHAUSTED_SENT) && av - d <= w[T_DISABLE]) return 0;
-    if ((f & M_EC_ACTIVE) && ec > 0 && !(f & M_EC_EXHAUSTED_SENT) && d - (m > 0 ? m : 0) >= ec)
-        return 0;
+    if ((f & M_EC_ACTIVE) && ec > 0 && !(f & M_EC_EXHAUSTED_SENT) && d >= m + ec) return 0;
     return 1;
 }
 
@@ -362,8 +364,8 @@ static int64_t budget(const Meter *M) {
     if (!(f & (M_EC_ACTIVE | M_EC_AVAILABLE_SENT)) && m - w[T_EC_THRESHOLD] < b)
         b = m - w[T_EC_THRESHOLD];
     if (!(f & M_EXHAUSTED_SENT) && av - w[T_DISABLE] - 1 < b) b = av - w[T_DISABLE] - 1;
-    if ((f & M_EC_ACTIVE) && ec > 0 && !(f & M_EC_EXHAUSTED_SENT) && (m > 0 ? m : 0) + ec - 1 < b)
-        b = (m > 0 ? m : 0) + ec - 1;
+    if ((f & M_EC_ACTIVE) && ec > 0 && !(f & M_EC_EXHAUSTED_SENT) && m + ec - 1 < b)
+        b = m + ec - 1;
     return b;
 }
 
@@ -396,23 +398,13 @@ static void debit_exact(Meter *M, int64_t amount, int64_t t, int64_t wd, int64_t
     int64_t *s = M->s;
     const int64_t *w = M->w;
     if (amount <= 0) return;
-    int64_t m = s[S_BALANCE], ec = s[S_EC];
+    int64_t m = s[S_BALANCE] - amount, ec = s[S_EC];
     int64_t active = s[S_FLAGS] & M_EC_ACTIVE;
-    if (m > 0) {
-        int64_t k = amount < m ? amount : m;
-        m -= k;
-        amount -= k;
+    settle(&m, &ec, active);
+    if (active && ec == 0 && s[S_EC] > 0 && !(s[S_FLAGS] & M_EC_EXHAUSTED_SENT)) {
+        s[S_FLAGS] |= M_EC_EXHAUSTED_SENT;
+        emit(M->ev, M->index, E_EC_EXHAUSTED, t, m);
     }
-    if (amount && active && ec > 0) {
-        int64_t k = amount < ec ? amount : ec;
-        ec -= k;
-        amount -= k;
-        if (ec == 0 && !(s[S_FLAGS] & M_EC_EXHAUSTED_SENT)) {
-            s[S_FLAGS] |= M_EC_EXHAUSTED_SENT;
-            emit(M->ev, M->index, E_EC_EXHAUSTED, t, m - amount);
-        }
-    }
-    m -= amount;
     s[S_BALANCE] = m;
     s[S_EC] = ec;
     int64_t avail = m + (active ? ec : 0);

@@ -17,6 +17,7 @@ from smemu.firmware.registers.reference import (
     log_payment,
     payment_ring,
     reset_block_counters,
+    settle,
 )
 
 WEEK = 7 * 86_400  #: the DebtRecoveryRateCap period, fixed at one week (SMETS 5.7.4.13)
@@ -195,12 +196,22 @@ def repayment_log(table: lay.Words, s: lay.Words, logs: lay.Buffer | None) -> li
 
 
 def activate_emergency_credit(table: lay.Words, s: lay.MutableWords) -> bool:
-    """The consumer selects emergency credit: allowed once the balance is below its threshold."""
+    """The consumer (or ECS09) selects emergency credit; return whether it is now in use.
+
+    Allowed once the meter balance is below the emergency credit threshold. The EC balance
+    starts at the limit and at once pays off a negative meter balance (what the last
+    half-hour before disablement overdrew is owed to it: reference.settle), so the EC runs
+    out exactly when the available credit reaches 0. Refused when that deficit would take
+    the whole limit (no EC would be left to use; ECS09 then reports a failure).
+    """
     flags = s[lay.S_FLAGS]
     if flags & lay.M_EC_ACTIVE or s[lay.S_BALANCE] >= table[lay.T_EC_THRESHOLD]:
         return False
+    balance, ec = settle(s[lay.S_BALANCE], table[lay.T_EC_LIMIT], lay.M_EC_ACTIVE)
+    if ec <= 0:
+        return False
     s[lay.S_FLAGS] = (flags | lay.M_EC_ACTIVE) & ~lay.M_EC_EXHAUSTED_SENT
-    s[lay.S_EC] = table[lay.T_EC_LIMIT]
+    s[lay.S_BALANCE], s[lay.S_EC] = balance, ec
     rearm(table, s)
     return True
 

@@ -15,12 +15,16 @@ Theory of operation, for the interval [t, T = t + 30 min) of each meter:
    set, where the block period counter moves through the set's thresholds, splitting the
    interval's energy at each threshold (cost per part at its block's price) with a
    block-change event at the pro-rata instant.
-3. *Debit* (prepayment mode): the cost comes off the meter balance while it is positive,
-   then off an active emergency credit, then the meter balance goes negative. After each
-   debit: low credit (available credit < threshold), emergency credit available (meter
-   balance < its threshold, EC not active), credit exhausted (available <= disablement
-   threshold) -> supply disabled now, or deferred while the slot is friendly. Each fires
-   once until an operation (top-up, reset) re-arms it.
+3. *Debit* (prepayment mode): the cost comes off the meter balance; while emergency credit
+   is in use, any negative meter balance is then paid off from the EC balance as far as it
+   goes (:func:`settle`; the same netting happens when the EC is activated, ops.py), so the
+   balance goes negative only once the EC is spent. After each debit: emergency credit
+   exhausted (the EC balance reached 0 in this debit), low credit (available credit =
+   balance + active EC < threshold), emergency credit available (meter balance < its
+   threshold, EC not active), credit exhausted (available <= disablement threshold) ->
+   supply disabled now, or deferred while the slot is friendly. With the disablement
+   threshold at 0, EC exhausted, credit exhausted and supply disabled share their instant.
+   Each fires once until an operation (top-up, reset) re-arms it.
 4. *Hour end*: hourly time-based debt recovery (min(rate, remaining)); debt-cleared event.
 5. *Local midnight*: standing charge (cost, and debit), daily debt recovery, daily read log,
    billing snapshot when the new day is the billing day (then maximum demand resets),
@@ -106,20 +110,11 @@ class _Meter:
         s, w = self.s, self.w
         if amount <= 0:
             return
-        m, ec = s[lay.S_BALANCE], s[lay.S_EC]
         active = s[lay.S_FLAGS] & lay.M_EC_ACTIVE
-        if m > 0:
-            take = min(amount, m)
-            m -= take
-            amount -= take
-        if amount and active and ec > 0:
-            take = min(amount, ec)
-            ec -= take
-            amount -= take
-            if ec == 0 and not s[lay.S_FLAGS] & lay.M_EC_EXHAUSTED_SENT:
-                s[lay.S_FLAGS] |= lay.M_EC_EXHAUSTED_SENT
-                self.emit(lay.E_EC_EXHAUSTED, t, m - amount)
-        m -= amount
+        m, ec = settle(s[lay.S_BALANCE] - amount, s[lay.S_EC], active)
+        if active and ec == 0 < s[lay.S_EC] and not s[lay.S_FLAGS] & lay.M_EC_EXHAUSTED_SENT:
+            s[lay.S_FLAGS] |= lay.M_EC_EXHAUSTED_SENT
+            self.emit(lay.E_EC_EXHAUSTED, t, m)
         s[lay.S_BALANCE], s[lay.S_EC] = m, ec
         avail = m + (ec if active else 0)
         flags = s[lay.S_FLAGS]
@@ -265,6 +260,19 @@ class _Meter:
                 reset_block_counters(s)
         if not w[lay.T_FLAGS] & lay.F_BLOCK_RESET_BILLING:
             reset_block_counters(s)
+
+
+def settle(balance: int, ec: int, active: int) -> tuple[int, int]:
+    """Meter balance and emergency credit balance once an active EC covers a deficit.
+
+    While emergency credit is in use, a negative meter balance is owed to it: the EC
+    balance pays it off, as far as it goes. Whatever order debits come in, the result
+    depends only on their sum (m + ec is kept), which lets _engine.c fold days.
+    """
+    if active and ec > 0 and balance < 0:
+        paid = min(-balance, ec)
+        return balance + paid, ec - paid
+    return balance, ec
 
 
 def reset_block_counters(s: lay.MutableWords) -> None:

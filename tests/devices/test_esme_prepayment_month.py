@@ -5,7 +5,9 @@ Issue 6 "Done means": an ESME in prepayment mode, run as a :class:`~smemu.device
 a two-rate tariff with a standing charge, a seeded domestic load, a time-based debt recovered
 daily and a payment-based debt recovered per top-up, top-ups by UTRN sent from the head-end
 (CS01a) and typed on the keypad, low-credit / emergency-credit-available / credit-exhausted
-alerts, emergency credit taken with the consumer's buttons, and the supply re-enabled.
+alerts, emergency credit taken with the consumer's buttons and spent to the end (the
+emergency-credit-exhausted alert 0x81AA at the instant the supply is disabled), and the
+supply re-enabled.
 
 Alongside the device, the test keeps its own meter: the *pure-Python* register engine
 (:func:`smemu.firmware.registers.reference.advance`) and the instantaneous operations of
@@ -388,9 +390,24 @@ def test_a_month_of_prepayment_agrees_with_the_reference_engine(pki: Pki, tmp_pa
     m.device.line("emergency_credit_button", True)
     m.device.line("emergency_credit_button", False)
     m.ref_to(m.clock.now())
+    # owed: what the half-hour the credit ran out in overdrew, and the standing charge and
+    # daily debt recovery taken at the midnight since
+    overdrawn = -m.state[lay.S_BALANCE]
+    assert (STANDING + DEBT_RATE) * lay.FINE < overdrawn < EC_LIMIT * lay.FINE
     assert ops.activate_emergency_credit(m.table.words, m.state)
     assert supply.state(m.tx()) is supply.Supply.ARMED
+    # the EC pays off what the balance overdrew: balance 0, EC short of its limit by that
+    taken = metering.registers(m.tx())
+    assert taken == m.ref_registers() and taken.meter_balance == 0
+    assert taken.emergency_credit_balance == (EC_LIMIT * lay.FINE - overdrawn) // lay.FINE
     m.enable()
+
+    # Day 4, 18:00: the emergency credit ran out at 09:00; the supply was disabled then.
+    m.at(_day(4, 18, 0))
+    assert supply.state(m.tx()) is supply.Supply.OPEN
+    ec_out = [(c, at) for c, at in m.seen.alerts if c == 0x81AA]
+    assert ec_out == [(0x81AA, _day(4, 9, 0))]
+    assert (0x8F0F, _day(4, 9, 0)) in m.seen.alerts  # credit exhausted at the same instant
 
     # Day 4, 18:40: a 30.00 top-up from the head-end (CS01a) repays the emergency credit,
     # recovers payment debt and credits the rest.
@@ -442,8 +459,12 @@ def test_a_month_of_prepayment_agrees_with_the_reference_engine(pki: Pki, tmp_pa
     # ---- every alert at the instant the reference raised it, and nothing else
     assert m.seen.alerts == m.expected
     codes = [code for code, _ in m.seen.alerts]
-    for code in (0x810D, 0x8119, 0x8F0F, 0x81A7):  # low credit, EC available, exhausted, debt
+    # low credit, EC available, EC exhausted, credit exhausted, debt collected
+    for code in (0x810D, 0x8119, 0x81AA, 0x8F0F, 0x81A7):
         assert code in codes, f"the month never raised {code:#06x}"
+    # EC exhausted and credit exhausted (supply disabled) share their instant, in that order
+    at = codes.index(0x81AA)
+    assert m.seen.alerts[at + 1] == (0x8F0F, m.seen.alerts[at][1])
     assert codes.count(0x810D) >= 2  # low credit re-armed by a top-up, then crossed again
     # the whole month took seconds: faster than 10,000x real time
     elapsed = time.perf_counter() - started

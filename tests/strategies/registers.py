@@ -178,17 +178,22 @@ state_specs = st.builds(
 
 @dataclass(frozen=True)
 class Payment:
-    """A top-up between spans: ``delay`` seconds after a span's end (money in 10^-5 units)."""
+    """A top-up between spans: ``delay`` seconds after a span's end (money in 10^-5 units).
+
+    With ``emergency``, the consumer selects emergency credit there instead (no payment).
+    """
 
     meter: int
     amount: int
     percent_bp: int  #: payment-based debt recovery, 1/100 % of the payment
     weekly_cap: int | None  #: DebtRecoveryRateCap, or None
     delay: int
+    emergency: bool = False
 
 
 def payments(meters: int) -> st.SearchStrategy[Payment]:
-    """Top-ups of any size, with or without recovery and a weekly cap, on any meter."""
+    """Top-ups of any size, with or without recovery and a weekly cap, on any meter; one in
+    four is an emergency credit selection instead."""
     return st.builds(
         Payment,
         meter=st.integers(0, meters - 1),
@@ -196,6 +201,7 @@ def payments(meters: int) -> st.SearchStrategy[Payment]:
         percent_bp=st.sampled_from([0, 500, 2_500, 10_000]) | st.integers(0, 10_000),
         weekly_cap=st.none() | st.integers(0, 2_000_000),
         delay=st.sampled_from([0, 1, 900, 1_799]),
+        emergency=st.integers(0, 3).map(lambda n: n == 0),
     )
 
 

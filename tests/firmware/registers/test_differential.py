@@ -3,7 +3,9 @@
 Also span splitting: advancing A -> B -> C equals A -> C, and a constant rate equals the
 same value repeated; all of them with and without a reactive import series. Top-ups
 between spans (ops.top_up, which writes the Billing Data Log's payment rings, ECS20a /
-ECS20d) leave both engines identical too, and the rings hold the newest payments. Skipped (with
+ECS20d) and emergency credit selections (ops.activate_emergency_credit, which nets a
+negative balance off the new EC) leave both engines identical too, and the rings hold the
+newest payments. Skipped (with
 the reason) when the C extension is not built, unless
 SMEMU_REQUIRE_C=1, where the package import itself fails.
 """
@@ -297,6 +299,9 @@ def _run_paid(
         events.append(advance(table.data, states, logs, a, b, part))
         for p in [] if b in done else paid.get(b, []):
             s = state(p.meter)
+            if p.emergency:
+                ops.activate_emergency_credit(table.words, s)
+                continue
             region = memoryview(logs)[p.meter * per_log : (p.meter + 1) * per_log]
             before = s[lay.S_PAY_DEBT]
             ops.top_up(table.words, s, b + p.delay, p.amount, percent_bp=p.percent_bp,
