@@ -58,6 +58,13 @@ _DEVICE_POLICY: Final = ObjectIdentifier("1.2.826.0.1.1800000.1.2.1.4")
 _ORG_POLICY: Final = ObjectIdentifier("1.2.826.0.1.8641679.1.2.1.4")
 _NOT_BEFORE: Final = datetime(2015, 1, 1, tzinfo=UTC)
 _NOT_AFTER: Final = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+#: the issuer name of every certificate the test CA signs
+CA_NAME: Final = x509.Name(
+    [x509.NameAttribute(NameOID.COMMON_NAME, "smemu test CA", _type=_ASN1Type.PrintableString)]
+)
+#: labels of the keys a seeded PKI derives besides the parties' own (see :func:`_key`)
+_CA_LABEL: Final = "root"
+_MANUFACTURER_LABEL: Final = "manufacturer"
 
 
 def _der_oid(dotted: str) -> bytes:
@@ -74,10 +81,44 @@ def _der_oid(dotted: str) -> bytes:
 
 
 def _key(seed: bytes | None, label: str) -> PrivateKey:
+    """The key a PKI seeded with ``seed`` derives for ``label`` (a random key without a seed)."""
     if seed is None:
         return generate_private_key()
     digest = hashlib.sha256(seed + b"\x00" + label.encode()).digest()
     return private_key_from_scalar(int.from_bytes(digest, "big") % (_ORDER - 1) + 1)
+
+
+def ca_key(seed: bytes) -> PrivateKey:
+    """The CA key that :func:`init_pki` with ``seed`` signs every certificate with."""
+    return _key(seed, _CA_LABEL)
+
+
+def manufacturer_key(seed: bytes) -> PrivateKey:
+    """The emulated device manufacturer's image signing key of the PKI seeded with ``seed``.
+
+    Not a party of the PKI folder: the manufacturer signs the firmware images that the
+    emulated devices verify before they hold or activate them (CS05 / CS06, ECS/GCS
+    firmware distribution).
+    """
+    return _key(seed, _MANUFACTURER_LABEL)
+
+
+def issue_certificate(
+    ca: PrivateKey,
+    public_key: PublicKey,
+    eui: Eui64,
+    *,
+    role: Role | None = None,
+    key_agreement: bool = False,
+) -> bytes:
+    """An SMKI-shaped certificate (DER) over ``public_key`` for ``eui``, signed by ``ca``.
+
+    :param role: the organisation's role (an organisation certificate); None: a device
+        certificate (hardwareModuleName ``eui``).
+    :param key_agreement: a KA certificate (keyAgreement usage); else DS (digitalSignature).
+    """
+    cert = _certificate(public_key, ca, eui, role, key_agreement)
+    return cert.public_bytes(serialization.Encoding.DER)
 
 
 def _serial(material: bytes) -> int:
@@ -92,7 +133,7 @@ def key_identifier(key: PrivateKey | PublicKey) -> bytes:
 
 
 def _certificate(
-    subject_key: PrivateKey, issuer_key: PrivateKey, eui: Eui64, role: Role | None, ka: bool
+    subject_key: PublicKey, issuer_key: PrivateKey, eui: Eui64, role: Role | None, ka: bool
 ) -> x509.Certificate:
     """An SMKI-shaped certificate (reference 1.3): key usage, 8-byte SKI, the subject's
     name (organisation) or hardwareModuleName (device), the policy, 8-byte AKI."""
@@ -107,17 +148,14 @@ def _certificate(
         encipher_only=False,
         decipher_only=False,
     )
-    issuer = x509.Name(
-        [x509.NameAttribute(NameOID.COMMON_NAME, "smemu test CA", _type=_ASN1Type.PrintableString)]
-    )
     ski = key_identifier(subject_key)
     policy = x509.CertificatePolicies(
         [x509.PolicyInformation(_DEVICE_POLICY if role is None else _ORG_POLICY, None)]
     )
     builder = (
         x509.CertificateBuilder()
-        .issuer_name(issuer)
-        .public_key(subject_key.public_key())
+        .issuer_name(CA_NAME)
+        .public_key(subject_key)
         # 16-byte serial, one per key (a supplier's KA and prepayment KA differ)
         .serial_number(_serial(bytes(eui) + bytes((ka,)) + ski))
         .not_valid_before(_NOT_BEFORE)
@@ -241,7 +279,7 @@ def init_pki(
     folder.mkdir(parents=True, exist_ok=True)
     if (folder / PKI_FILE).exists():
         raise ConfigError(f"{folder} already holds a PKI ({PKI_FILE}); use another folder")
-    ca = _key(seed, "root")
+    ca = _key(seed, _CA_LABEL)
     parties: list[tuple[Eui64, Role | None]] = [(e, r) for r, e in remote_parties.items()]
     parties += [(e, None) for e in devices]
     for eui, role in parties:
@@ -249,7 +287,7 @@ def init_pki(
         kinds = (KeyKind.DS, KeyKind.KA) + ((KeyKind.PP_KA,) if role is Role.SUPPLIER else ())
         for kind in kinds:
             key = _key(seed, f"{eui.hex()}-{kind.value}")
-            cert = _certificate(key, ca, eui, role, kind is not KeyKind.DS)
+            cert = _certificate(key.public_key(), ca, eui, role, kind is not KeyKind.DS)
             _write_key(folder, eui, kind, key, cert.public_bytes(serialization.Encoding.PEM))
     pki = Pki(folder, InMemoryKeyStore(), dict(remote_parties), dict(devices))
     (folder / PKI_FILE).write_text(json.dumps(pki.to_json(), indent=2, sort_keys=True) + "\n")
@@ -266,7 +304,7 @@ def add_devices(pki: Pki, devices: Iterable[tuple[Eui64, DeviceType]]) -> Pki:
             continue
         for kind in (KeyKind.DS, KeyKind.KA):
             key = generate_private_key()
-            cert = _certificate(key, ca, eui, None, kind is KeyKind.KA)
+            cert = _certificate(key.public_key(), ca, eui, None, kind is KeyKind.KA)
             _write_key(pki.folder, eui, kind, key, cert.public_bytes(serialization.Encoding.PEM))
         known[eui] = kind_of
         changed = True

@@ -20,8 +20,7 @@ from typing import Final
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.name import _ASN1Type
-from cryptography.x509.oid import ExtensionOID, NameOID, ObjectIdentifier
+from cryptography.x509.oid import ExtensionOID, ObjectIdentifier
 
 from smemu.devices import keys as pki_keys
 from smemu.errors import SmemuError
@@ -31,9 +30,7 @@ from smemu.protocols.security.keys import PrivateKey
 #: id-on-hardwareModuleName (RFC 4108), the SMKI device identity (gbcs-reference.md 1.3)
 HARDWARE_MODULE_NAME: Final = ObjectIdentifier("1.3.6.1.5.5.7.8.4")
 #: the issuer name :mod:`smemu.devices.keys` gives its CA
-ISSUER: Final = x509.Name(
-    [x509.NameAttribute(NameOID.COMMON_NAME, "smemu test CA", _type=_ASN1Type.PrintableString)]
-)
+ISSUER: Final = pki_keys.CA_NAME
 #: extensions rebuilt rather than copied
 _REBUILT: Final = frozenset(
     {
@@ -69,13 +66,12 @@ class DeviceAuthority:
     @classmethod
     def seeded(cls, seed: bytes) -> DeviceAuthority:
         """The CA :func:`~smemu.devices.keys.init_pki` derives from ``seed``."""
-        # devices.keys derives each key of a seeded PKI from (seed, label); "root" is its CA
-        return cls(pki_keys._key(seed, "root"))
+        return cls(pki_keys.ca_key(seed))
 
     @staticmethod
     def manufacturer_key(seed: bytes) -> PrivateKey:
         """The emulated manufacturer's image signing key for the PKI seeded with ``seed``."""
-        return pki_keys._key(seed, "manufacturer")
+        return pki_keys.manufacturer_key(seed)
 
     def issue(self, template: bytes, subject: Eui64, public_key: bytes | None) -> bytes:
         """A certificate shaped like ``template`` for device ``subject`` (DER).

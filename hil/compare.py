@@ -1,8 +1,9 @@
 """Compare a device's RESPONSE (or alert) with the reference: a verdict, its first difference.
 
 Layer: hil. The comparison walks both messages side by side -- frame, grouping header, then
-the payload by family (:func:`compare_payload`, the one place that grows typed GBZ and ASN.1
-decoders as they land) -- and records every difference. A difference is tolerated only when
+the payload by family (:func:`compare_payload`: DLMS A-XDR trees, GBZ components field by
+field through :mod:`smemu.hil.compare_zcl`, ASN.1 as DER items) -- and records every
+difference. A difference is tolerated only when
 a rule of :mod:`smemu.hil.compare_rules` allows it; types are never tolerated. The verdict
 carries the first intolerable difference (path, expected, actual) for reports.
 """
@@ -16,6 +17,7 @@ from typing import Any, Final
 
 from smemu.errors import DecodeError
 from smemu.hil.compare_rules import Allow, find_rule
+from smemu.hil.compare_zcl import compare_gbz, compare_gbz_plaintexts, encrypted_headers
 from smemu.protocols.dlms import apdu, protection
 from smemu.protocols.dlms.apdu import (
     AccessRequestMessage,
@@ -29,7 +31,6 @@ from smemu.protocols.gbcs.decrypt import decrypt_payload
 from smemu.protocols.gbcs.frame import GeneralSigningMessage, Located, MacProtectedMessage
 from smemu.protocols.gbcs.types import Cra
 from smemu.protocols.security.keystore import KeyStore
-from smemu.protocols.zigbee import gbz
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,34 +286,6 @@ def _apdu_name(message: DlmsMessage) -> str:
     }[type(message)]
 
 
-# -------------------------------------------------------------------------------- GBZ
-
-
-def _compare_gbz(walk: _Walk, expected: bytes, actual: bytes, alert: bool) -> None:
-    exp = gbz.decode_exact(expected, alert=alert)
-    act = gbz.decode_exact(actual, alert=alert)
-    if exp.alert is not None and act.alert is not None:
-        walk.leaf("gbz.alert.alert_code", "alert-code", exp.alert.alert_code, act.alert.alert_code)
-        walk.leaf("gbz.alert.timestamp", "timestamp", exp.alert.timestamp, act.alert.timestamp)
-        walk.leaf("gbz.alert.data", "zcl-payload", exp.alert.data, act.alert.data)
-    if not walk.form("gbz.components.count", len(exp.components), len(act.components), "length"):
-        return
-    for i, (e, a) in enumerate(zip(exp.components, act.components, strict=True)):
-        base = f"gbz.components[{i}]"
-        for name in ("control", "cluster_id", "frame_control", "sequence", "command_id"):
-            walk.form(f"{base}.{name}", getattr(e, name), getattr(a, name), "value")
-        walk.form(f"{base}.manufacturer_code", e.manufacturer_code, a.manufacturer_code, "value")
-        walk.leaf(f"{base}.from_date_time", "timestamp", e.from_date_time, a.from_date_time)
-        if not walk.form(
-            f"{base}.encrypted", e.encryption is not None, a.encryption is not None, "form"
-        ):
-            continue
-        if e.encryption is not None and a.encryption is not None:
-            walk.leaf(f"{base}.ciphertext", "ciphertext", e.encryption.block, a.encryption.block)
-        else:
-            walk.leaf(f"{base}.zcl_payload", "zcl-payload", e.payload, a.payload)
-
-
 # ------------------------------------------------------------------------------ ASN.1
 
 _UNIVERSAL: Final = {
@@ -400,14 +373,25 @@ def compare_payload(walk: _Walk, family: str, cra: Cra, expected: bytes, actual:
         if family == "dlms":
             _compare_dlms(walk, expected, actual)
         elif family == "gbz":
-            _compare_gbz(walk, expected, actual, cra is Cra.ALERT)
+            compare_gbz(walk, expected, actual, cra is Cra.ALERT)
         else:
             _compare_asn1(walk, expected, actual)
     except DecodeError as exc:
         walk.form(f"{family}.decode", "a well-formed payload", f"DecodeError: {exc}", "form")
 
 
-def _compare_plaintexts(walk: _Walk, family: str, exp: list[bytes], act: list[bytes]) -> None:
+def _compare_plaintexts(
+    walk: _Walk, family: str, exp: list[bytes], act: list[bytes], reference: Located
+) -> None:
+    if family == "gbz":
+        inner = frame.signing_message(reference.message)
+        headers = (
+            ()
+            if inner is None
+            else encrypted_headers(inner.payload, inner.header.cra is Cra.ALERT)
+        )
+        compare_gbz_plaintexts(walk, headers, exp, act)
+        return
     if not walk.form(f"{family}.plaintext.count", len(exp), len(act), "length"):
         return
     for i, (e, a) in enumerate(zip(exp, act, strict=True)):
@@ -529,7 +513,7 @@ def _decrypted(
     if exp_state == "not encrypted" and act_state == "not encrypted":
         return
     if exp_state == "decrypted" and act_state == "decrypted":
-        _compare_plaintexts(walk, family, exp_plain, act_plain)
+        _compare_plaintexts(walk, family, exp_plain, act_plain, exp_loc)
         return
     if act_state == "failed":
         walk.form(f"{family}.decryption", exp_state, act_state, "form")

@@ -131,6 +131,126 @@ _CHF_INVENTORY: Final = (
     (0x00FA, "[01]", "ECS26n"),
 )
 
+#: GBZ reads: (message codes, the fields the device answers from its own operation or
+#: manufacture, what may differ, why). The fields are named as :mod:`smemu.hil.compare_zcl`
+#: paths them (``<command>.<attribute or field>``); everything else of these responses -- the
+#: components, commands, attribute ids, statuses, data types, counts -- is still compared,
+#: and so are the fields the volume classes as *Configuration data*, which the runner
+#: configures by replaying the set's own configuring commands first
+#: (:mod:`smemu.hil.preconditions_state`). The classes are the Use Case volume's ("SMETS/CHTS
+#: objects applicable to Use Case" tables: Operational data, Constant data).
+_GBZ_OWN: Final[tuple[tuple[frozenset[int], tuple[str, ...], Allow, str], ...]] = (
+    (
+        _codes(0x0074, 0x00B6, 0x00B8),
+        (
+            "read_attributes_response.current_summation_delivered",
+            "read_attributes_response.current_tier_*_summation_delivered",
+            "read_attributes_response.current_no_tier_block_*_summation_delivered",
+        ),
+        Allow.VALUE,
+        "GCS13a/b/c: the consumption, TOU and block registers (TariffTOURegisterCollection, "
+        "TariffBlockCounter: Operational data) are the meter's own measurements",
+    ),
+    (
+        _codes(0x0075, 0x008D, 0x012A),
+        (
+            "read_attributes_response.credit_remaining",
+            "read_attributes_response.emergency_credit_remaining",
+            "read_attributes_response.accumulated_debt",
+            "read_attributes_response.debt_amount_[123]",
+            "read_attributes_response.bill_to_date_delivered",
+            "read_attributes_response.bill_to_date_time_stamp_delivered",
+        ),
+        Allow.VALUE,
+        "GCS14 / GCS60 / GCS60a: meter balance, emergency credit balance, debt registers "
+        "and bill to date (Operational data) are the meter's own running totals",
+    ),
+    (
+        _codes(0x007B),
+        (
+            "read_attributes_response.calorific_value",
+            "read_attributes_response.calorific_value_trailing_digit",
+            "read_attributes_response.conversion_factor",
+            "read_attributes_response.conversion_factor_trailing_digit",
+            "read_attributes_response.uncontrolled_flow_threshold",
+        ),
+        Allow.VALUE,
+        "GCS21a: CalorificValue, ConversionFactor (rows 1740, 1741) and the uncontrolled "
+        "gas flow threshold (row 1754) are Operational data, with their scales (rows 1558, "
+        "1559); the flow stabilisation and measurement periods (Configuration data, rows "
+        "1869, 1870) and the units are still compared",
+    ),
+    (
+        _codes(0x00FB),
+        (
+            "read_attributes_response.manufacturer_name",
+            "read_attributes_response.model_identifier",
+            "read_attributes_response.supply_depletion_state",
+        ),
+        Allow.VALUE,
+        "GCS21m: ManufacturerIdentifier and ModelType (Constant data: fixed at manufacture, "
+        "the device under test's own) and SupplyDepletionState (Operational data); "
+        "SupplyTamperState is Configuration data and still compared",
+    ),
+    (
+        _codes(0x0076, 0x0077, 0x0096, 0x00C3),
+        (
+            "publish_snapshot.snapshot_id",
+            "publish_snapshot.snapshot_time",
+            "publish_snapshot.snapshot_payload.*",
+            "publish_prepay_snapshot.snapshot_id",
+            "publish_prepay_snapshot.snapshot_time",
+            "publish_prepay_snapshot.snapshot_payload.*",
+        ),
+        Allow.VALUE,
+        "GCS15b/c, GCS16a/b: every logEntry field of the billing and daily read logs "
+        "(register values, balances, debts, timestamps) is Operational data the meter "
+        "recorded; snapshot cause and payload type are still compared",
+    ),
+    (
+        _codes(0x00C4),
+        ("publish_debt_log.entries[[]*[]].*",),
+        Allow.VALUE,
+        "GCS15d: the payment-based debt repayment log's amounts and timestamps "
+        "(Operational data) are what the meter recorded",
+    ),
+    (
+        _codes(0x00C4),
+        ("publish_debt_log.entries",),
+        Allow.LENGTH,
+        "GCS15d: the log holds the repayments the meter recorded",
+    ),
+    (
+        _codes(0x006C, 0x006D),
+        (
+            "change_payment_mode_response.friendly_credit",
+            "change_payment_mode_response.friendly_credit_calendar_id",
+            "change_payment_mode_response.emergency_credit_limit",
+            "change_payment_mode_response.emergency_credit_threshold",
+        ),
+        Allow.VALUE,
+        "GCS02 / GCS03: the response reports the meter's emergency and friendly credit "
+        "configuration. The runner replays the set's GCS05 first, but the reference values "
+        "(limit 1,000,000, threshold 200,000, as GCS21b also reads) differ from every "
+        "GCS05 of the set (10,000,000 / 100,000): the reference meter was configured "
+        "outside the set, as the DLMS configuration reads above. The payment mode outcome "
+        "and the response's shape are still compared",
+    ),
+    (
+        _codes(0x0078, 0x0079),
+        ("get_profile_response.end_time", "get_profile_response.intervals[[]*[]]"),
+        Allow.VALUE,
+        "GCS17 / GCS18: profile data log entries (Operational data) are the meter's own "
+        "half-hourly consumption and their end time the meter's clock",
+    ),
+    (
+        _codes(0x0078, 0x0079),
+        ("get_profile_response.intervals",),
+        Allow.LENGTH,
+        "GCS17 / GCS18: the profile log holds the periods the meter recorded",
+    ),
+)
+
 RULES: Final[tuple[Rule, ...]] = (
     # ---------------------------------------------------------------- grouping header
     Rule("header", "header.originator", Allow.IDENTITY, "the device's own EUI-64 (GBCS 7.2.5)"),
@@ -284,14 +404,10 @@ RULES: Final[tuple[Rule, ...]] = (
         Allow.VALUE,
         "ciphertext under a per-message key; the plaintexts are compared when both decrypt",
     ),
-    Rule(
-        "gbz",
-        "gbz.*",
-        Allow.VALUE,
-        "readings and state in ZCL read responses are the meter's own (byte-level until the "
-        "typed ZCL codec lands)",
-        frozenset({0x0074, 0x0075, 0x0076, 0x0077, 0x0078, 0x0079, 0x0082, 0x0084, 0x008D, 0x008E}),
-        frozenset({"zcl-payload", "plaintext"}),
+    *(
+        Rule("gbz", f"gbz.*.{field}", allow, reason, codes)
+        for codes, fields, allow, reason in _GBZ_OWN
+        for field in fields
     ),
     # ------------------------------------------------------------------------ ASN.1
     Rule(

@@ -1,36 +1,46 @@
 """The conformance runner: replay every reference COMMAND against a device and judge its answer.
 
-Layer: hil. Theory of operation: :func:`discover` walks a vector folder laid out as the DCC
-Reference Test Data Set is (one folder ``<SRV>_<UseCase>`` per service request variant, files
-``<scenario>_{COMMAND,PRECOMMAND,RESPONSE}_GBCS.HEX`` and ``<...>_ALERT_<...>_GBCS.HEX``) and
-groups the files into :class:`Scenario` objects per :class:`UseCaseVectors`. Nothing else of a
-file name is read: what a command is, who it is for and what answers it come from decoding it.
-
-:class:`ConformanceRunner` then takes each scenario's COMMAND (or its PRECOMMAND when no
-COMMAND exists), picks the device type from the use-case registry (or, for use cases that
-several device types serve, from what the other vectors addressed to the same recipient
-are), asks a :class:`~smemu.hil.dut.DeviceProvider` for a fresh device of that type,
-re-keys the command for it (:class:`~smemu.hil.replay.Replayer`), sends it, correlates and
-verifies the answer (:class:`~smemu.hil.headend.HeadEnd`) and compares it with the reference
-RESPONSE (:func:`~smemu.hil.compare.compare_responses`). Each scenario ends in one
-:class:`CaseResult` with a :class:`Verdict`.
+Layer: hil. Theory of operation: the vectors come from :func:`discover`
+(:mod:`smemu.hil.conformance_vectors`: scenarios per use-case folder). :class:`ConformanceRunner`
+takes each scenario's COMMAND (or its PRECOMMAND when no COMMAND exists), picks the device type
+(:mod:`smemu.hil.conformance_types`: the use-case registry, or for use cases that several
+device types serve, what the other vectors addressed to the same recipient are), asks a
+:class:`~smemu.hil.dut.DeviceProvider` for a fresh device of that type, configures it with the
+set's own configuring commands (:mod:`smemu.hil.preconditions_state`), puts it into the
+condition the reference answer evidences (:mod:`smemu.hil.preconditions`), re-keys the command
+for it (:class:`~smemu.hil.replay.Replayer`), sends it, correlates and verifies the answer
+(:class:`~smemu.hil.headend.HeadEnd`) and compares it with the reference RESPONSE
+(:func:`~smemu.hil.compare.compare_responses`). Each scenario ends in one :class:`CaseResult`
+with a :class:`Verdict`.
 """
 
 from __future__ import annotations
 
 import enum
-import re
 import time
-from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from fnmatch import fnmatchcase
-from pathlib import Path
 from typing import Final
 
-from smemu.errors import ConfigError, DecodeError, HalTimeout, SmemuError
+from smemu.errors import DecodeError, HalTimeout, SmemuError
 from smemu.firmware.common.machine import DeviceType
 from smemu.hil.compare import Comparison, Substitutions, compare_responses
+from smemu.hil.conformance_types import (
+    CommandInfo,
+    command_info,
+    device_type_for,
+    originator_device_type,
+    recipient_types,
+    registry_device_types,
+)
+from smemu.hil.conformance_vectors import (
+    Scenario,
+    UseCaseVectors,
+    discover,
+    read_vector,
+    scenario_variant,
+    split_folder,
+)
 from smemu.hil.dut import (
     DeviceProvider,
     DeviceUnavailableError,
@@ -38,34 +48,38 @@ from smemu.hil.dut import (
     PreconditionUnsupportedError,
 )
 from smemu.hil.headend import HeadEnd, Outcome, Received
-from smemu.hil.preconditions import Prepared, Write, WriteIndex, derive
+from smemu.hil.preconditions import Prepared, derive
+from smemu.hil.preconditions_state import Write, WriteIndex
 from smemu.hil.replay import ReplayedCommand, Replayer, ReplayError
 from smemu.hil.setup import SetupError, realise
 from smemu.protocols.gbcs import frame
 from smemu.protocols.gbcs.message_codes import lookup
-from smemu.protocols.gbcs.types import Cra, Eui64
-from smemu.protocols.gbcs.use_cases import by_message_code
+from smemu.protocols.gbcs.types import Eui64
 from smemu.protocols.security.keystore import KeyStore
 
-#: ``<scenario>_<KIND>_GBCS.HEX``: a command, pre-command or response file.
-_MESSAGE_FILE: Final = re.compile(
-    r"^(?P<key>.+)_(?P<kind>PRECOMMAND|COMMAND|RESPONSE)_GBCS\.HEX$", re.IGNORECASE
-)
-#: ``<scenario...>_ALERT[_<label>]_GBCS.HEX``: an alert the scenario leads to.
-_ALERT_FILE: Final = re.compile(r"^(?P<key>.+?)_ALERT(?:_(?P<label>.+))?_GBCS\.HEX$", re.IGNORECASE)
-_VECTOR_SUFFIX: Final = "_GBCS.HEX"
-#: registry device names -> emulated device types
-_DEVICE_TYPES: Final[Mapping[str, DeviceType]] = {
-    "ESME": DeviceType.ESME,
-    "GSME": DeviceType.GSME,
-    "CHF": DeviceType.CHF,
-    "GPF": DeviceType.GPF,
-    "PPMID": DeviceType.PPMID,
-    "HCALCS": DeviceType.HCALC,
-}
+#: the discovery and typing names, re-exported: callers import the runner's API from here
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "CaseResult",
+    "CommandInfo",
+    "ConformanceRunner",
+    "Progress",
+    "RunResult",
+    "Scenario",
+    "UseCaseVectors",
+    "Verdict",
+    "command_info",
+    "device_type_for",
+    "discover",
+    "originator_device_type",
+    "read_vector",
+    "recipient_types",
+    "registry_device_types",
+    "scenario_variant",
+    "split_folder",
+]
+
 DEFAULT_TIMEOUT: Final = 10.0
-#: message type prefix of HAN-only commands, ``SME.C.<sender>-<recipient>`` (mapping table)
-_HAN_MESSAGE_TYPE: Final = "SME.C."
 
 
 class Verdict(enum.StrEnum):
@@ -80,228 +94,6 @@ class Verdict(enum.StrEnum):
     @property
     def failed(self) -> bool:
         return self in (Verdict.FAILED, Verdict.TIMEOUT)
-
-
-# ------------------------------------------------------------------------------ discovery
-
-
-@dataclass(frozen=True, slots=True)
-class Scenario:
-    """One command of a use case with its reference answer (the files, not their bytes)."""
-
-    folder: str  #: the use-case folder's name, ``<SRV>_<UseCase>``
-    name: str  #: the file names' common part, before ``_COMMAND`` / ``_RESPONSE``
-    command: Path | None = None
-    precommand: Path | None = None
-    response: Path | None = None
-    alerts: tuple[Path, ...] = ()
-
-    @property
-    def id(self) -> str:
-        """``<folder>/<name>``: unique within a vector set."""
-        return f"{self.folder}/{self.name}"
-
-    @property
-    def input(self) -> Path | None:
-        """The file to replay: the COMMAND, else the PRECOMMAND."""
-        return self.command if self.command is not None else self.precommand
-
-
-@dataclass(frozen=True, slots=True)
-class UseCaseVectors:
-    """All scenarios of one ``<SRV>_<UseCase>`` folder."""
-
-    folder: str
-    service: str  #: the service request variant (``SRV``), e.g. ``2.1``
-    use_case: str  #: the use case as the folder names it, e.g. ``ECS08``
-    path: Path
-    scenarios: tuple[Scenario, ...]
-    #: alert files that belong to no scenario of the folder
-    loose_alerts: tuple[Path, ...] = ()
-
-
-def split_folder(name: str) -> tuple[str, str]:
-    """``2.1_ECS08`` -> (``2.1``, ``ECS08``); a name without ``_`` is all use case."""
-    service, sep, use_case = name.partition("_")
-    return (service, use_case) if sep else ("", name)
-
-
-def _tokens(key: str) -> list[str]:
-    return key.upper().split("_")
-
-
-def scenario_variant(scenario: Scenario) -> str | None:
-    """The device variant a scenario is for: ``twin`` when its name says TWIN (the reference
-    set runs the same command against a single- and a twin-element ESME); else None."""
-    return "twin" if "TWIN" in _tokens(scenario.name) else None
-
-
-def _is_subsequence(short: Sequence[str], long: Sequence[str]) -> bool:
-    it = iter(long)
-    return all(token in it for token in short)
-
-
-def _folder_vectors(folder: Path) -> UseCaseVectors:
-    slots: dict[str, dict[str, Path]] = defaultdict(dict)
-    alerts: list[tuple[str, Path]] = []
-    for path in sorted(folder.iterdir()):
-        if not path.is_file():
-            continue
-        match = _MESSAGE_FILE.match(path.name)
-        if match is not None:
-            slots[match["key"]][match["kind"].upper()] = path
-            continue
-        alert = _ALERT_FILE.match(path.name)
-        if alert is not None:
-            alerts.append((alert["key"], path))
-    owned: dict[str, list[Path]] = defaultdict(list)
-    loose: list[Path] = []
-    for key, path in alerts:
-        # An alert belongs to the scenario whose name is the longest subsequence of the
-        # alert's leading part (``X_8F66_FUTURE_DATED_SUCCESS`` -> ``X_FUTURE_DATED_SUCCESS``).
-        tokens = _tokens(key)
-        owners = [k for k in slots if _is_subsequence(_tokens(k), tokens)]
-        if owners:
-            owned[max(owners, key=lambda k: (len(_tokens(k)), k))].append(path)
-        else:
-            loose.append(path)
-    scenarios = tuple(
-        Scenario(
-            folder.name,
-            key,
-            files.get("COMMAND"),
-            files.get("PRECOMMAND"),
-            files.get("RESPONSE"),
-            tuple(owned.get(key, ())),
-        )
-        for key, files in sorted(slots.items())
-    )
-    service, use_case = split_folder(folder.name)
-    return UseCaseVectors(folder.name, service, use_case, folder, scenarios, tuple(loose))
-
-
-def discover(root: Path, *, pattern: str | None = None) -> list[UseCaseVectors]:
-    """Every folder under ``root`` (itself included) holding ``*_GBCS.HEX`` vectors.
-
-    :param pattern: keep only use cases whose folder, use-case id or scenario id matches
-        this shell pattern (``ECS0*``, ``2.1_*``, ``*FUTURE_DATED*``); scenarios that do not
-        match are left out of a folder whose name does not match either.
-    :raises ConfigError: ``root`` is not a folder.
-    """
-    if not root.is_dir():
-        raise ConfigError(f"vector folder {root} does not exist")
-    folders = sorted({p.parent for p in root.rglob("*") if p.name.upper().endswith(_VECTOR_SUFFIX)})
-    out: list[UseCaseVectors] = []
-    for folder in folders:
-        vectors = _folder_vectors(folder)
-        if pattern is not None and not (
-            fnmatchcase(vectors.folder, pattern) or fnmatchcase(vectors.use_case, pattern)
-        ):
-            kept = tuple(s for s in vectors.scenarios if fnmatchcase(s.id, pattern))
-            if not kept:
-                continue
-            vectors = UseCaseVectors(
-                vectors.folder, vectors.service, vectors.use_case, vectors.path, kept
-            )
-        if vectors.scenarios:
-            out.append(vectors)
-    return out
-
-
-def read_vector(path: Path) -> bytes:
-    """The message in a ``.HEX`` file (hex digits, whitespace ignored).
-
-    :raises DecodeError: the file is not hex.
-    """
-    text = "".join(path.read_text(encoding="ascii", errors="replace").split())
-    try:
-        return bytes.fromhex(text)
-    except ValueError as exc:
-        raise DecodeError(f"{path.name}: not hex ({exc})", path=str(path)) from exc
-
-
-# --------------------------------------------------------------------------- device type
-
-
-@dataclass(frozen=True, slots=True)
-class CommandInfo:
-    """What the reference command is, from its grouping header."""
-
-    message_code: int
-    recipient: Eui64
-    originator: Eui64
-    counter: int
-    srp_counter: int | None = None  #: supplementary remote party counter, when present
-
-
-def command_info(data: bytes) -> CommandInfo:
-    """Read message code and parties of a reference command.
-
-    :raises DecodeError: the bytes are no GBCS command (or a GBT block).
-    """
-    located = frame.locate(data)
-    inner = frame.signing_message(located.message)
-    if inner is None:
-        raise DecodeError("a GBT block cannot be replayed; reassemble it first", path="message")
-    header = inner.header
-    if header.cra is not Cra.COMMAND:
-        raise DecodeError(f"expected a command, got a {header.cra.label}", path="header.cra")
-    return CommandInfo(
-        header.message_code,
-        header.recipient,
-        header.originator,
-        header.originator_counter,
-        header.other_information.supplementary_remote_party_counter,
-    )
-
-
-def registry_device_types(message_code: int) -> tuple[DeviceType, ...]:
-    """The device types the use-case registry names as targets of ``message_code``."""
-    use_case = by_message_code(message_code)
-    if use_case is None:
-        return ()
-    return tuple(_DEVICE_TYPES[d.value] for d in use_case.devices if d.value in _DEVICE_TYPES)
-
-
-def originator_device_type(message_code: int) -> DeviceType | None:
-    """The device type that originates a HAN-only command (``SME.C.PPMID-GSME``: PPMID)."""
-    use_case = by_message_code(message_code)
-    message_type = None if use_case is None else use_case.message_type
-    if message_type is None or not message_type.startswith(_HAN_MESSAGE_TYPE):
-        return None
-    sender, sep, _ = message_type[len(_HAN_MESSAGE_TYPE) :].partition("-")
-    return _DEVICE_TYPES.get(sender) if sep else None
-
-
-def recipient_types(infos: Iterable[CommandInfo]) -> dict[Eui64, DeviceType]:
-    """EUI -> device type, by majority of the commands with exactly one registry target,
-    and of the device-originated commands whose message type names their sender.
-
-    Some use cases (security credentials, firmware, joins) serve every device type; their
-    target is whatever the recipient is, which the recipient's other commands tell. A
-    device no use case singles out (a PPMID) may still send commands of its own (PCS01,
-    PCS02: ``SME.C.PPMID-GSME``), which tell what it is.
-    """
-    votes: dict[Eui64, Counter[DeviceType]] = defaultdict(Counter)
-    for info in infos:
-        types = registry_device_types(info.message_code)
-        if len(types) == 1:
-            votes[info.recipient][types[0]] += 1
-        sender = originator_device_type(info.message_code)
-        if sender is not None:
-            votes[info.originator][sender] += 1
-    return {eui: count.most_common(1)[0][0] for eui, count in votes.items()}
-
-
-def device_type_for(info: CommandInfo, known: Mapping[Eui64, DeviceType]) -> DeviceType | None:
-    """The device type a command is for: the registry's single target, else the recipient's."""
-    types = registry_device_types(info.message_code)
-    if len(types) == 1:
-        return types[0]
-    found = known.get(info.recipient)
-    if found is not None and (not types or found in types):
-        return found
-    return None
 
 
 # ---------------------------------------------------------------------------------- runner
@@ -412,7 +204,7 @@ class ConformanceRunner:
     timeout: float = DEFAULT_TIMEOUT
     device_types: frozenset[DeviceType] = frozenset()
     keep_counters: bool = False
-    #: the run's configuring commands (see :class:`~smemu.hil.preconditions.WriteIndex`)
+    #: the run's configuring commands (see :class:`~smemu.hil.preconditions_state.WriteIndex`)
     writes: WriteIndex = field(default_factory=WriteIndex)
 
     async def run(

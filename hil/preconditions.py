@@ -29,9 +29,8 @@ own (:mod:`smemu.firmware.common.faults`): nothing here tells a device what to a
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Final
 
 from smemu.errors import DecodeError
@@ -506,107 +505,3 @@ class Prepared:
 def describe(preconditions: Sequence[Precondition]) -> str:
     """One line for reports: ``hardware-fault for get class 3 1.0.1.8.0.255 #2``."""
     return "; ".join(str(p) for p in preconditions)
-
-
-# ------------------------------------------------------------------------ device clock
-
-
-def _instant(octets: bytes) -> datetime | None:
-    """A GBCS header date-time (COSEM date-time, 12 octets, UTC) as a datetime."""
-    if len(octets) != 12:
-        return None
-    year = int.from_bytes(octets[0:2], "big")
-    try:
-        return datetime(year, octets[2], octets[3], octets[5], octets[6], octets[7], tzinfo=UTC)
-    except ValueError:  # 0xFF "not specified" fields
-        return None
-
-
-def earliest_date_time(answers: Iterable[bytes]) -> datetime | None:
-    """The reference devices' clock: the earliest header date-time among ``answers``.
-
-    A lab sets the clock of a device under test before a run. The principled setting is
-    the clock the reference devices had when the reference answers were recorded, which
-    the answers carrying a GBCS header date-time (ref. 7.2.5) tell; time-bound commands
-    (ECS70's validity window, future-dated execution times) were made for that clock.
-    None when no answer carries one (the caller keeps its default epoch).
-    """
-    found: list[datetime] = []
-    for answer in answers:
-        try:
-            inner = frame.signing_message(frame.locate(answer).message)
-        except DecodeError:
-            continue
-        if inner is None or inner.header.date_time is None:
-            continue
-        instant = _instant(bytes(inner.header.date_time))
-        if instant is not None:
-            found.append(instant)
-    return min(found, default=None)
-
-
-# ------------------------------------------------------------------- configured state
-
-
-@dataclass(frozen=True, slots=True)
-class Write:
-    """A successful immediate command of the vector set that writes attributes."""
-
-    key: str  #: the scenario's id
-    command: bytes
-    writes: frozenset[AccessPoint]
-
-
-@dataclass(slots=True)
-class WriteIndex:
-    """Which commands of a vector set configure which attributes, per device type.
-
-    A read of configuration (MPAN, contact details, labels, thresholds) answers what the
-    device was configured with, and the reference meter had been configured by the set's
-    own write scenarios. The lab's way -- and the one used here -- is to configure the
-    device first: before a pure read, the runner replays (re-keyed, fresh counters) the
-    write commands of the same set that set the attributes read, so the device holds the
-    configured values and the read is compared strictly. Only commands whose reference
-    answer is all-success and which are not future-dated qualify. Where no write in the set
-    sets an attribute, the read's values stay as the device has them, and
-    :mod:`smemu.hil.compare_rules` says (per use case, with a reason) whether its values may
-    differ.
-    """
-
-    _by_point: dict[tuple[object, AccessPoint], list[Write]] = field(default_factory=dict)
-
-    def add(self, group: object, key: str, command: bytes, response: bytes) -> None:
-        """Index ``command`` (scenario ``key``, device group ``group``) if it qualifies."""
-        points = request_points(command)
-        results = response_results(response)
-        if not points or len(results) != len(points) or any(results):
-            return
-        try:
-            inner = frame.signing_message(frame.locate(command).message)
-        except DecodeError:
-            return
-        if inner is None or inner.header.date_time is not None:
-            return
-        writes = frozenset(p for p in points if p.access is Access.SET)
-        if not writes:
-            return
-        write = Write(key, command, writes)
-        for point in writes:
-            self._by_point.setdefault((group, point), []).append(write)
-
-    def setup_for(self, group: object, key: str, command: bytes) -> tuple[Write, ...]:
-        """The writes to replay before the pure read ``command`` (empty for other commands).
-
-        Each attribute read is covered by the first indexed write (in index order) that sets
-        it; a write is replayed once, in index order.
-        """
-        points = request_points(command)
-        if not points or any(p.access is not Access.GET for p in points):
-            return ()
-        chosen: dict[str, Write] = {}
-        for point in points:
-            target = AccessPoint(Access.SET, point.class_id, point.logical_name, point.index)
-            candidates = [w for w in self._by_point.get((group, target), ()) if w.key != key]
-            if candidates and not any(target in w.writes for w in chosen.values()):
-                chosen.setdefault(candidates[0].key, candidates[0])
-        return tuple(chosen.values())

@@ -29,7 +29,7 @@ from smemu.hil.conformance import (
 )
 from smemu.hil.dut import DEFAULT_START, DeviceProvider, EmulatedProvider, RigProvider
 from smemu.hil.headend import roles_from_keystore
-from smemu.hil.preconditions import earliest_date_time
+from smemu.hil.preconditions_state import earliest_date_time
 from smemu.hil.report import matrix, summary_lines, write_html, write_junit
 from smemu.tools.options import load_keystore
 
@@ -42,7 +42,7 @@ def conformance_group() -> None:
 
 
 def reference_clock(suites: Iterable[UseCaseVectors]) -> datetime | None:
-    """The reference devices' clock: :func:`~smemu.hil.preconditions.earliest_date_time`
+    """The reference devices' clock: :func:`~smemu.hil.preconditions_state.earliest_date_time`
     over every reference answer and alert of ``suites``."""
 
     def answers() -> Iterator[bytes]:

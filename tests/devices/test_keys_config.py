@@ -6,12 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 
 from smemu.devices.config import DEFAULT_PREMISES, load_config, parse_config
 from smemu.devices.keys import PKI_FILE, init_pki, load_pki
 from smemu.errors import ConfigError
 from smemu.firmware.common.credentials import Role
 from smemu.firmware.common.machine import DeviceType
+from smemu.protocols.security.keys import PrivateKey
 from smemu.protocols.security.keystore import KeyKind
 
 
@@ -68,3 +70,54 @@ def test_default_premises_parses() -> None:
 def test_bad_premises_files_say_why(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_config(text)
+
+
+def test_seeded_ca_key_signs_the_pki_and_issues_certificates(tmp_path: Path) -> None:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from smemu.devices.keys import CA_NAME, ca_key, issue_certificate, manufacturer_key
+    from smemu.protocols.gbcs.types import Eui64
+    from smemu.protocols.security.keys import generate_private_key, public_point
+
+    pki = init_pki(tmp_path / "k", {}, seed=b"seed")
+    supplier = pki.remote_parties[Role.SUPPLIER]
+    pem = (tmp_path / "k" / f"{supplier.hex()}-ds.pem").read_bytes()
+    cert = x509.load_pem_x509_certificate(pem)
+    ca = ca_key(b"seed")
+    # the PKI's certificates verify under the public CA key (and not under another seed's)
+    cert.verify_directly_issued_by(_self_signed(ca))
+    with pytest.raises(InvalidSignature):
+        cert.verify_directly_issued_by(_self_signed(ca_key(b"other")))
+    assert public_point(manufacturer_key(b"seed")) != public_point(ca)
+    assert public_point(manufacturer_key(b"seed")) == public_point(manufacturer_key(b"seed"))
+    device = Eui64.parse("00-DB-12-34-56-78-90-A0")
+    subject = generate_private_key().public_key()
+    issued = x509.load_der_x509_certificate(
+        issue_certificate(ca, subject, device, key_agreement=True)
+    )
+    assert issued.issuer == CA_NAME
+    assert isinstance(issued.public_key(), ec.EllipticCurvePublicKey)
+    assert public_point(issued.public_key()) == public_point(subject)  # type: ignore[arg-type]
+    assert issued.extensions.get_extension_for_class(x509.KeyUsage).value.key_agreement
+    issued.verify_directly_issued_by(_self_signed(ca))
+
+
+def _self_signed(key: PrivateKey) -> x509.Certificate:
+    """A throwaway certificate named like the test CA, carrying ``key``'s public key."""
+    from datetime import UTC, datetime
+
+    from cryptography.hazmat.primitives import hashes
+
+    from smemu.devices.keys import CA_NAME
+
+    return (
+        x509.CertificateBuilder()
+        .issuer_name(CA_NAME)
+        .subject_name(CA_NAME)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(datetime(2015, 1, 1, tzinfo=UTC))
+        .not_valid_after(datetime(2099, 1, 1, tzinfo=UTC))
+        .sign(key, hashes.SHA256())
+    )

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from cryptography import x509
 
-from smemu.devices.keys import Pki, _certificate
+from smemu.devices.keys import Pki, issue_certificate
 from smemu.firmware import credentials_use_cases as cu
 from smemu.firmware.common.credentials import Role
 from smemu.firmware.common.han import HanFrame, TunnelCommand
@@ -41,7 +41,7 @@ from smemu.protocols.asn1.values import (
 )
 from smemu.protocols.dlms.data import LongUnsigned
 from smemu.protocols.gbcs.types import Eui64
-from smemu.protocols.security.keys import private_key_from_scalar, public_point
+from smemu.protocols.security.keys import PrivateKey, private_key_from_scalar, public_point
 from smemu.protocols.security.keystore import InMemoryKeyStore, KeyKind
 from tests.firmware._asn1 import answer, send
 from tests.firmware._support import ESME, T0, booted, make_pki
@@ -59,10 +59,9 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     return make_pki(tmp_path_factory.mktemp("pki") / "keys")
 
 
-def _der(cert: x509.Certificate) -> Certificate:
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    return Certificate(cert.public_bytes(Encoding.DER))
+def _cert(key: PrivateKey, eui: Eui64, role: Role | None, ka: bool) -> Certificate:
+    """A certificate over ``key``'s public half, issued by the test CA :data:`CA`."""
+    return Certificate(issue_certificate(CA, key.public_key(), eui, role=role, key_agreement=ka))
 
 
 def test_cs02a_reports_held_anchors_and_unknown_roles(pki: Pki) -> None:
@@ -111,8 +110,8 @@ def test_cs02c_then_cs02d_installs_a_new_key_and_cs02e_returns_it(pki: Pki) -> N
     old_ds = esme.nvm["cred/ds"]
     assert esme.nvm[cu.PENDING[DS]] != old_ds
 
-    def cert_for(key: object, eui: Eui64, ka: bool) -> Certificate:
-        return _der(_certificate(key, CA, eui, None, ka))  # type: ignore[arg-type]
+    def cert_for(key: PrivateKey, eui: Eui64, ka: bool) -> Certificate:
+        return _cert(key, eui, None, ka)
 
     pending_key = private_key_from_scalar(esme.nvm[cu.PENDING[DS]])
     codes = UpdateDeviceCertificateResponseCode
@@ -149,8 +148,8 @@ def answer_with_new_device_key(esme: object, pki: Pki, device_ds: object) -> tup
     return answer(send(esme, pki, cu.CS02E, 71, ProvideDeviceCertificateCommand(DS)), store)  # type: ignore[arg-type]
 
 
-def _supplier_cert(key: object, *, ka: bool) -> Certificate:
-    return _der(_certificate(key, CA, NEW_SUPPLIER, Role.SUPPLIER, ka))  # type: ignore[arg-type]
+def _supplier_cert(key: PrivateKey, *, ka: bool) -> Certificate:
+    return _cert(key, NEW_SUPPLIER, Role.SUPPLIER, ka)
 
 
 def _replacement(
@@ -166,7 +165,7 @@ def _replacement(
         (
             TrustAnchorReplacement(cert or _supplier_cert(NEW_DS, ka=False), cell),
             TrustAnchorReplacement(
-                _der(_certificate(NEW_KA, CA, NEW_SUPPLIER, Role.SUPPLIER, True)),
+                _cert(NEW_KA, NEW_SUPPLIER, Role.SUPPLIER, True),
                 TrustAnchorCellIdentifier(RemotePartyRole.SUPPLIER, KA),
             ),
         ),
@@ -238,7 +237,7 @@ def test_cs02b_refusals_change_nothing(pki: Pki, case: str) -> None:
             pki,
             90,
             mode,
-            _der(_certificate(pki.keystore.ds_private(old), CA, old, Role.SUPPLIER, False)),
+            _cert(pki.keystore.ds_private(old), old, Role.SUPPLIER, False),
         )  # type: ignore[arg-type]
         same = UpdateSecurityCredentialsCommand(
             same.authorising_remote_party_control, same.replacements[:1], ()
@@ -251,7 +250,7 @@ def test_cs02b_refusals_change_nothing(pki: Pki, case: str) -> None:
             pki, 91, CredentialsReplacementMode.NETWORK_OPERATOR_BY_NETWORK_OPERATOR
         ),
         "bad-cert": _replacement(
-            pki, 91, mode, _der(_certificate(NEW_KA, CA, NEW_SUPPLIER, Role.SUPPLIER, True))
+            pki, 91, mode, _cert(NEW_KA, NEW_SUPPLIER, Role.SUPPLIER, True)
         ),
         "replay": _replacement(pki, 90, mode),
     }[case]

@@ -30,11 +30,11 @@ from smemu.hil.preconditions import (
     Precondition,
     Prepared,
     derive,
-    earliest_date_time,
     failure_row,
     request_points,
     response_results,
 )
+from smemu.hil.preconditions_state import earliest_date_time
 from smemu.protocols.gbcs.types import Eui64
 from smemu.protocols.security.keystore import DirectoryKeyStore
 from smemu.tools.conformance import reference_clock
