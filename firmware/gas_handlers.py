@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from smemu.errors import DecodeError
-from smemu.firmware import gas_logs, gas_reads
+from smemu.firmware import firmware_image, gas_logs, gas_reads
 from smemu.firmware import gas_prepayment as prepay
 from smemu.firmware import gas_tariff as tariff
 from smemu.firmware import gas_tariff_reads as tariff_reads
@@ -133,7 +133,19 @@ _REGISTERS: Final = {
     (METERING, attribute): (_U48, bytes(6))
     for attribute in (*range(0x0100, 0x0120, 2), *range(0x0700, 0x0710))
 }
-STORE: Final = AttributeStore({**_REGISTERS, **DEFAULTS})
+#: Metering Meter Status CurrentMeterID: the GSME's firmware version (GCS38, mapping row 85)
+CURRENT_METER_ID: Final = 0x0206
+
+
+def firmware_version(tx: Tx) -> bytes:
+    """GCS38: the running firmware version as a ZCL octet string (the CS06 image's)."""
+    version = firmware_image.running_version(tx)[:254]
+    return bytes((_OCTETS, len(version))) + version
+
+
+STORE: Final = AttributeStore(
+    {**_REGISTERS, **DEFAULTS}, {(METERING, CURRENT_METER_ID): firmware_version}
+)
 
 
 def _u32(data: bytes, pos: int) -> int:

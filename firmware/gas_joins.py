@@ -20,6 +20,11 @@ The checks run in :func:`smemu.firmware.joins.join_outcome`'s order (message cod
 method vs device type, method C certificate, existing entry, capacity); a refusal changes
 nothing.
 
+*HAN parties*: the PPMID (or Type 2 device) a GSME joined by method C left its key
+agreement certificate in the device log; :func:`han_parties` reads them back, so PCS01 /
+PCS02 from that device are accepted by the common checks
+(:mod:`smemu.firmware.common.security`) with the key it carries.
+
 *GCS28 Set Clock on GSME*: the GSME takes the time the comms hub keeps (``tx.now``, the HAN
 time) only inside the command's validity interval; inside it the clock is set (any offset
 dropped) and reported ``reliable``, outside it the clock is left alone and reported
@@ -34,6 +39,7 @@ changes -- a join, an unjoin, a restore -- the GPF sends *GCS62 Backup GPF Devic
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final
 
 from smemu.errors import DecodeError
@@ -42,7 +48,8 @@ from smemu.firmware.asn1_respond import HandlerTable, asn1_response, command_pay
 from smemu.firmware.common import respond
 from smemu.firmware.common.credentials import Credentials, Role
 from smemu.firmware.common.machine import Tx
-from smemu.firmware.common.security import Accepted
+from smemu.firmware.common.security import Accepted, HanParty
+from smemu.firmware.credentials_update import cert_point, load_cert
 from smemu.protocols.asn1 import (
     JoinDeviceCommand,
     JoinDeviceResponse,
@@ -98,6 +105,29 @@ def join_outcome(
 ) -> JoinResponseCode:
     """Check a join against ``partners`` (nothing written); SUCCESS: record the entry."""
     return joins.join_outcome(tx, message_code, command, partners)
+
+
+def han_parties(nvm: Mapping[str, bytes]) -> dict[Eui64, HanParty]:
+    """The device log's entries that carry a key agreement certificate, as HAN parties.
+
+    An entry that does not parse, or whose certificate holds no P-256 key, is left out.
+    """
+    parties: dict[Eui64, HanParty] = {}
+    for key, raw in nvm.items():
+        if not key.startswith(joins.PREFIX):
+            continue
+        try:
+            eui = Eui64(bytes.fromhex(key[len(joins.PREFIX) :]))
+            entry = json.loads(raw)
+            kind = DeviceType(int(entry["type"]))
+            der = entry.get("ka")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue
+        cert = load_cert(bytes.fromhex(der)) if isinstance(der, str) else None
+        point = None if cert is None else cert_point(cert)
+        if point is not None:
+            parties[eui] = HanParty(eui, kind, point)
+    return parties
 
 
 def entry_outcome(tx: Tx, eui: Eui64, kind: DeviceType) -> JoinResponseCode:

@@ -15,7 +15,8 @@ which makes the engine's cost of N litres exactly that of their energy. The stan
 charge, debt recovery, emergency credit and the billing snapshots are the engine's.
 
 NVM: ``gsme/engine/state``, ``gsme/engine/logs``, ``gsme/engine/table`` (the engine);
-``gsme/engine/tariff`` and ``gsme/engine/prepayment`` (the source of the table, JSON),
+``gsme/engine/tariff``, ``gsme/engine/prepayment`` and ``gsme/engine/settings`` (billing
+calendar and block counter reset; the source of the table, JSON),
 ``gsme/engine/cv`` (calorific value, 1/1000 MJ/m3), ``gsme/engine/cf`` (conversion factor,
 1/1000000), ``gsme/engine/generation`` (bumped on every recompilation),
 ``gsme/engine/causes`` (snapshot causes of billing log entries not taken by the billing
@@ -69,6 +70,7 @@ GENERATION: Final = "gsme/engine/generation"
 CAUSES: Final = "gsme/engine/causes"
 FLOW: Final = "gsme/flow"
 DAILY: Final = "gsme/engine/daily"
+SETTINGS: Final = "gsme/engine/settings"
 
 #: Daily read log entry words: UTC midnight, volume (litres), TOU registers 1-4, block
 #: counters 1-4 (litres), accumulated debt, time debts 1 and 2, payment debt, emergency
@@ -87,8 +89,9 @@ CAUSE_BILLING_PERIOD: Final = 0x0000_0002
 CAUSE_TARIFF: Final = 0x0000_0008
 CAUSE_SUPPLIER: Final = 0x0000_2000
 CAUSE_MODE: Final = 0x0000_4000
-_PENCE: Final = 1000  #: 10^-5 currency units per penny (the unit registers are read in)
+_PENCE: Final = 1000  #: 10^-5 currency units per penny
 _MAX_LITRES: Final = 0xFFFF
+_MAX_PRICE: Final = (1 << 31) - 1  #: the engine's largest price (10^-5 units per m3)
 
 
 class CreditKind(Enum):
@@ -103,7 +106,9 @@ class CreditKind(Enum):
 class GasRegisters:
     """Register values of the gas meter at the last half-hour boundary (``t``, UTC seconds).
 
-    Volumes in litres (1/1000 m3), money in pence (floor of the engine's fine units).
+    Volumes in litres (1/1000 m3); money in 10^-5 currency units (the engine's public unit
+    and the ZCL one, price trailing digit 5), floored from the engine's fine units. The
+    ``*_pence`` properties are the same amounts in whole pence (floor).
     """
 
     t: int = 0
@@ -111,12 +116,12 @@ class GasRegisters:
     energy_wh: int = 0  #: volume x CV x CF / 3.6 at the calorific value in force
     tou_litres: tuple[int, ...] = ()  #: TariffTOURegisterMatrix[1..]
     block_litres: tuple[int, ...] = ()  #: TariffBlockCounterMatrix, block set 1
-    accumulated_cost_pence: int = 0
-    balance_pence: int = 0  #: meter balance, signed
-    emergency_credit_pence: int = 0  #: emergency credit balance
-    accumulated_debt_pence: int = 0
-    time_debts_pence: tuple[int, int] = (0, 0)
-    payment_debt_pence: int = 0
+    accumulated_cost: int = 0
+    balance: int = 0  #: meter balance, signed
+    emergency_credit: int = 0  #: emergency credit balance
+    accumulated_debt: int = 0
+    time_debts: tuple[int, int] = (0, 0)
+    payment_debt: int = 0
     prepayment: bool = False
     emergency_credit_active: bool = False
     supply_disabled: bool = False
@@ -125,6 +130,30 @@ class GasRegisters:
     def volume_m3_milli(self) -> int:
         """The volume in 1/1000 m3 (the same number as litres)."""
         return self.volume_litres
+
+    @property
+    def accumulated_cost_pence(self) -> int:
+        return self.accumulated_cost // _PENCE
+
+    @property
+    def balance_pence(self) -> int:
+        return self.balance // _PENCE
+
+    @property
+    def emergency_credit_pence(self) -> int:
+        return self.emergency_credit // _PENCE
+
+    @property
+    def accumulated_debt_pence(self) -> int:
+        return self.accumulated_debt // _PENCE
+
+    @property
+    def time_debts_pence(self) -> tuple[int, int]:
+        return self.time_debts[0] // _PENCE, self.time_debts[1] // _PENCE
+
+    @property
+    def payment_debt_pence(self) -> int:
+        return self.payment_debt // _PENCE
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,8 +223,10 @@ def energy_wh(litres: int, cv_milli: int, cf_micro: int) -> int:
 
 
 def _per_m3(price_per_kwh: int, cv_milli: int, cf_micro: int) -> int:
-    """A price per kWh as a price per m3 (the engine prices litres as if they were Wh)."""
-    return (price_per_kwh * cv_milli * cf_micro + 1_800_000_000) // 3_600_000_000
+    """A price per kWh as a price per m3 (the engine prices litres as if they were Wh),
+    at most the engine's largest price."""
+    per_m3 = (price_per_kwh * cv_milli * cf_micro + 1_800_000_000) // 3_600_000_000
+    return min(per_m3, _MAX_PRICE)
 
 
 def _tariff_to_json(tariff: Tariff) -> object:
@@ -241,8 +272,31 @@ def gas_table(tx: Tx) -> bytes:
         tou_prices=tuple(_per_m3(p, cv, cf) for p in tariff.tou_prices),
         block_prices=tuple(tuple(_per_m3(p, cv, cf) for p in b) for b in tariff.block_prices),
     )
-    table = compile_table(priced, _prepayment_from_json(tx.get_json(PREPAYMENT)), Settings())
+    table = compile_table(priced, _prepayment_from_json(tx.get_json(PREPAYMENT)), settings(tx))
     return table.data
+
+
+def settings(tx: Tx) -> Settings:
+    """The meter settings in force (billing day, block counter reset); the default: billing
+    on the 1st of each month, block counters reset daily."""
+    raw = tx.get_json(SETTINGS, {})
+    if not isinstance(raw, dict):
+        return Settings()
+    day = raw.get("billing_day", 1)
+    reset = raw.get("block_reset", "daily")
+    return Settings(
+        billing_day=day if isinstance(day, int) and 0 <= day <= 28 else 1,
+        block_reset=reset if reset in ("daily", "billing") else "daily",
+    )
+
+
+def set_settings(tx: Tx, new: Settings) -> None:
+    """Install a billing calendar / block reset (GCS25) from now (registers caught up first)."""
+    if new == settings(tx):
+        return
+    catch_up(tx)
+    tx.put_json(SETTINGS, {"billing_day": new.billing_day, "block_reset": new.block_reset})
+    _recompile(tx)
 
 
 def _state(tx: Tx) -> array[int]:
@@ -365,12 +419,12 @@ def registers(tx: Tx) -> GasRegisters:
         energy_wh=energy_wh(r.import_wh, cv, cf),
         tou_litres=r.tou_wh,
         block_litres=r.block_wh[0] if r.block_wh else (),
-        accumulated_cost_pence=r.accumulated_cost // _PENCE,
-        balance_pence=r.meter_balance // _PENCE,
-        emergency_credit_pence=r.emergency_credit_balance // _PENCE,
-        accumulated_debt_pence=r.accumulated_debt // _PENCE,
-        time_debts_pence=(r.time_debts[0] // _PENCE, r.time_debts[1] // _PENCE),
-        payment_debt_pence=r.payment_debt // _PENCE,
+        accumulated_cost=r.accumulated_cost,
+        balance=r.meter_balance,
+        emergency_credit=r.emergency_credit_balance,
+        accumulated_debt=r.accumulated_debt,
+        time_debts=r.time_debts,
+        payment_debt=r.payment_debt,
         prepayment=r.prepayment,
         emergency_credit_active=r.emergency_credit_active,
         supply_disabled=r.supply_disabled,
@@ -383,14 +437,16 @@ def _mutate(tx: Tx) -> tuple[bytes, array[int], bytearray]:
     return table, _state(tx), _logs(tx, table)
 
 
-def credit(tx: Tx, amount_pence: int, kind: CreditKind | str) -> GasRegisters:
+def credit(tx: Tx, amount: int, kind: CreditKind | str) -> GasRegisters:
     """Add credit (GCS40a-d adjustments, top-ups, PCS01/PCS02); the registers afterwards.
 
-    A top-up (``amount_pence`` > 0) recovers payment-based debt first (Debt Recovery Top Up
-    Percentage #3, prepayment attribute 0x0239 in 1/100 %, at most the Overall Debt Cap
-    0x0006 a week when it is set; logged in the repayment log, GCS15d), then repays the
-    accumulated debt and used emergency credit (engine ``top_up``); an adjustment adds
-    the signed amount to the meter balance; emergency credit is activated when available.
+    ``amount`` is in 10^-5 currency units (ZCL money with price trailing digit 5, the
+    engine's unit: nothing is rounded away). A top-up (``amount`` > 0) recovers
+    payment-based debt first (Debt Recovery Top Up Percentage #3, prepayment attribute
+    0x0239 in 1/100 %, at most the Overall Debt Cap 0x0006 a week when it is set; logged in
+    the repayment log, GCS15d), then repays the accumulated debt and used emergency credit
+    (engine ``top_up``); an adjustment adds the signed amount to the meter balance;
+    emergency credit is activated when available (``amount`` ignored).
     """
     kind = CreditKind(kind)
     table, state, logs = _mutate(tx)
@@ -399,16 +455,32 @@ def credit(tx: Tx, amount_pence: int, kind: CreditKind | str) -> GasRegisters:
     if kind is CreditKind.TOP_UP:
         percent, cap = _recovery_settings(tx)
         ops.top_up(
-            words, state, state[lay.S_T], amount_pence * _PENCE, percent_bp=percent,
-            weekly_cap=cap, logs=memoryview(logs),
+            words, state, state[lay.S_T], amount, percent_bp=percent, weekly_cap=cap,
+            logs=memoryview(logs),
         )  # fmt: skip
     elif kind is CreditKind.ADJUSTMENT:
-        state[lay.S_BALANCE] += amount_pence * _PENCE * lay.FINE
+        state[lay.S_BALANCE] += amount * lay.FINE
         ops.rearm(words, state)
     else:
         ops.activate_emergency_credit(words, state)
     tx.put(STATE, state.tobytes())
     tx.put(LOGS, bytes(logs))
+    return registers(tx)
+
+
+def reset_credit(tx: Tx) -> GasRegisters:
+    """GCS40b (SMETS Reset Meter Balance): the meter balance, the emergency credit balance
+    and the accumulated debt register become zero (emergency credit in use ends); the
+    registers afterwards."""
+    table, state, _logs_bytes = _mutate(tx)
+    words = array("q")
+    words.frombytes(table)
+    state[lay.S_BALANCE] = 0
+    state[lay.S_EC] = 0
+    state[lay.S_ACC_DEBT] = 0
+    state[lay.S_FLAGS] &= ~lay.M_EC_ACTIVE
+    ops.rearm(words, state)
+    tx.put(STATE, state.tobytes())
     return registers(tx)
 
 
@@ -515,11 +587,14 @@ __all__ = [
     "credit",
     "energy_wh",
     "registers",
+    "reset_credit",
     "set_conversion",
     "set_debts",
     "set_payment_mode",
     "set_prepayment",
+    "set_settings",
     "set_tariff",
+    "settings",
     "snapshot",
     "tariff",
 ]

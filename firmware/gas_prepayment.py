@@ -39,8 +39,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
-from smemu.errors import DecodeError, LocalProtocolError, SecurityError
+from smemu.errors import DecodeError
 from smemu.firmware import gas_metering, prepayment
+from smemu.firmware.common.credentials import Credentials
 from smemu.firmware.common.machine import Tx
 from smemu.firmware.gas_tariff import (
     APPLIERS,
@@ -53,7 +54,6 @@ from smemu.firmware.gas_tariff import (
 )
 from smemu.firmware.gas_zcl import ZclRefusedError, ZclReply
 from smemu.firmware.registers.tables import Prepayment
-from smemu.protocols.utrn import COUNTER_BITS, ValueClass, decode_utrn, verify_utrn
 from smemu.protocols.zigbee import gbz
 from smemu.protocols.zigbee._fields import ZclRecord
 from smemu.protocols.zigbee.prepayment import (
@@ -123,8 +123,6 @@ RESET_CREDIT_MODE: Final = 2
 ADJUST_CREDIT_MODE: Final = 3
 #: Money in ZCL: 10^-5 currency units; a penny is 1000 of them.
 UNITS_PER_PENNY: Final = 1000
-#: The counter bits a UTRN carries (bits 41..32 of the full counter).
-_COUNTER_MASK: Final = (1 << COUNTER_BITS) - 1
 
 R = TypeVar("R", bound=ZclRecord)
 
@@ -345,12 +343,11 @@ def credit_adjustment(tx: Tx, comp: gbz.GbzComponent) -> None:
     value = request.credit_adjustment_value
     kind = request.credit_adjustment_type
     if kind == ADJUST_PREPAYMENT:
-        gas_metering.credit(tx, value // UNITS_PER_PENNY, gas_metering.CreditKind.ADJUSTMENT)
+        gas_metering.credit(tx, value, gas_metering.CreditKind.ADJUSTMENT)
     elif kind == RESET_PREPAYMENT:
         if value != 0:
             raise ZclRefusedError(ZclStatus.INVALID_VALUE, "a reset sets zero")
-        now = gas_metering.registers(tx)
-        gas_metering.credit(tx, -now.balance_pence, gas_metering.CreditKind.ADJUSTMENT)
+        gas_metering.reset_credit(tx)
     elif kind in (RESET_CREDIT_MODE, ADJUST_CREDIT_MODE):
         if kind == RESET_CREDIT_MODE and value != 0:
             raise ZclRefusedError(ZclStatus.INVALID_VALUE, "a reset sets zero")
@@ -373,7 +370,7 @@ def emergency_credit_available(tx: Tx) -> bool:
         return False
     limit = attribute(tx, EC_LIMIT)
     threshold = attribute(tx, EC_THRESHOLD)
-    return limit > 0 and now.balance_pence * UNITS_PER_PENNY <= threshold
+    return limit > 0 and now.balance <= threshold
 
 
 def select_emergency_credit(tx: Tx, comp: gbz.GbzComponent) -> None:
@@ -419,58 +416,28 @@ class UtrnKeys:
 
 
 def check_utrn(tx: Tx, text: str, keys: UtrnKeys) -> prepayment.UtrnResult:
-    """The electricity meter's UTRN rules (:mod:`smemu.firmware.prepayment`): lock-out,
-    counter recovery, replay and authenticity; the GSME's maximum credit attributes.
-
-    An accepted UTRN's counter is recorded and the failure count cleared; nothing is
-    credited here (:func:`enter_utrn` does that).
+    """The meters' shared UTRN checks (:func:`smemu.firmware.prepayment.check_utrn`: lock-out,
+    counter recovery, replay, authenticity) with the GSME's maximum credit rule: Maximum
+    Credit Per Top Up (0x0022) and Maximum Credit Limit (0x0021, the most the meter balance
+    may reach), each when set. Nothing is credited here (:func:`enter_utrn` does that).
     """
-    if prepayment.locked_out(tx):
-        tx.log("security", "UTRN rejected: locked out", prepayment.UtrnOutcome.LOCKED_OUT.value)
-        return prepayment.UtrnResult(prepayment.UtrnOutcome.LOCKED_OUT)
-    try:
-        token = decode_utrn(text)
-    except DecodeError:
-        return prepayment._fail(tx, prepayment.UtrnOutcome.NOT_AUTHENTIC)
-    recent = prepayment._recent(tx)
-    counter = prepayment.full_counter(token.counter_bits, recent)
-    if counter in recent:
-        return prepayment._fail(tx, prepayment.UtrnOutcome.DUPLICATE)
-    try:
-        good = keys.secret is not None and verify_utrn(
-            token,
-            prepayment_secret=keys.secret,
-            originator=keys.supplier,
-            target=keys.device,
-            counter=counter,
+
+    def exceeds(amount: int) -> bool:
+        per_top_up = attribute(tx, MAX_CREDIT_PER_TOP_UP)
+        max_balance = attribute(tx, MAX_CREDIT_LIMIT)
+        balance = gas_metering.registers(tx).balance
+        return (per_top_up > 0 and amount > per_top_up) or (
+            max_balance > 0 and balance + amount > max_balance
         )
-    except (DecodeError, LocalProtocolError, SecurityError):
-        good = False
-    if not good:
-        bits = token.counter_bits
-        if any(c >> 32 & _COUNTER_MASK == bits for c in recent):
-            return prepayment._fail(tx, prepayment.UtrnOutcome.DUPLICATE)
-        return prepayment._fail(tx, prepayment.UtrnOutcome.NOT_AUTHENTIC)
-    amount = token.value * (100_000 if token.value_class is ValueClass.POUNDS else 1_000)
-    per_top_up = attribute(tx, MAX_CREDIT_PER_TOP_UP)
-    max_balance = attribute(tx, MAX_CREDIT_LIMIT)
-    balance = gas_metering.registers(tx).balance_pence * UNITS_PER_PENNY
-    if (per_top_up > 0 and amount > per_top_up) or (
-        max_balance > 0 and balance + amount > max_balance
-    ):
-        outcome = prepayment.UtrnOutcome.EXCEEDS_MAXIMUM
-        tx.log("event", "UTRN refused: above the maximum credit", outcome.value)
-        return prepayment.UtrnResult(outcome)
-    tx.put_json(prepayment.UTRN_RECENT, sorted([*recent, counter])[-prepayment.RECENT :])
-    tx.put_int(prepayment.UTRN_FAILURES, 0)
-    return prepayment.UtrnResult(prepayment.UtrnOutcome.ACCEPTED, amount, counter)
+
+    return prepayment.check_utrn(tx, text, keys.secret, keys.supplier, keys.device, exceeds)
 
 
 def enter_utrn(tx: Tx, text: str, keys: UtrnKeys) -> prepayment.UtrnResult:
     """Check a UTRN and credit the meter balance with it when it is good."""
     result = check_utrn(tx, text, keys)
     if result.outcome is prepayment.UtrnOutcome.ACCEPTED:
-        gas_metering.credit(tx, result.amount // UNITS_PER_PENNY, gas_metering.CreditKind.TOP_UP)
+        gas_metering.credit(tx, result.amount, gas_metering.CreditKind.TOP_UP)
         tx.log("event", f"UTRN accepted: {result.amount} x 10^-5 (counter {result.counter:#x})")
     return result
 
@@ -484,7 +451,7 @@ def consumer_top_up_handler(
         request = _decode(ConsumerTopUp, comp)
         text = request.top_up_code.decode("ascii", errors="replace")
         result = enter_utrn(tx, text, keys_of(tx))
-        balance = gas_metering.registers(tx).balance_pence * UNITS_PER_PENNY
+        balance = gas_metering.registers(tx).balance
         reply = ConsumerTopUpResponse(
             _TOP_UP_RESULTS[result.outcome],
             result.amount,
@@ -512,6 +479,13 @@ def no_keys(tx: Tx) -> UtrnKeys:
     return UtrnKeys(None, bytes(8), bytes(8))
 
 
+def utrn_keys(tx: Tx, credentials: Credentials) -> UtrnKeys:
+    """The meter's UTRN keys from its credentials: the supplier anchor's prepayment key
+    with the meter's own key agreement key (:func:`smemu.firmware.prepayment.utrn_secret`)."""
+    secret, supplier = prepayment.utrn_secret(tx, credentials)
+    return UtrnKeys(secret, supplier, bytes(credentials.eui))
+
+
 __all__ = [
     "Debt",
     "UtrnKeys",
@@ -530,4 +504,5 @@ __all__ = [
     "set_low_credit_warning_level",
     "set_maximum_credit_limit",
     "set_overall_debt_cap",
+    "utrn_keys",
 ]

@@ -167,8 +167,11 @@ def profile(tx: Tx) -> tuple[int, array[int]]:
 def _profile_samples(tx: Tx, request: GetSampledData) -> GetSampledDataResponse:
     t0, values = profile(tx)
     earliest = request.earliest_sample_time + _Y2K
+    # the use case's toDateTime is EarliestSampleTime + NumberOfSamples x 30 min (GCS17)
+    end = earliest + request.number_of_samples * lay.INTERVAL
     skip = max(0, -(-(earliest - t0) // lay.INTERVAL))
-    chosen = values[skip : skip + request.number_of_samples]
+    last = min(len(values), max(0, (end - t0) // lay.INTERVAL))
+    chosen = values[skip:last]
     if not chosen:
         raise ZclRefusedError(ZclStatus.NOT_FOUND, "no profile data in that range")
     return GetSampledDataResponse(

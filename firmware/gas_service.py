@@ -116,7 +116,14 @@ def answer(
         refresh(tx)
     quiet = None if use_case is None else QUIET_REPLIES.get(use_case.id)
     body = serve(
-        tx, request, store, handlers, encrypt=encrypt, sensitive=SENSITIVE_CLUSTERS, quiet=quiet
+        tx,
+        request,
+        store,
+        handlers,
+        encrypt=encrypt,
+        sensitive=SENSITIVE_CLUSTERS,
+        quiet=quiet,
+        abandon_after_failure=use_case is not None and bool(use_case.update),
     )
     if use_case is not None and (use_case.future_dated or use_case.id in DATED_READS):
         stamp = tx.now if data_time is None else data_time

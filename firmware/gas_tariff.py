@@ -21,8 +21,9 @@ interface to the register engine of :mod:`smemu.firmware.gas_metering` and to th
   issuer calendar id in force for that type (0 TOU delivered, 3 friendly credit).
 * GCS23: the price cluster's Conversion Factor (0x0302, trailing digit 0x0303) and
   Calorific Value (0x0304, unit 0x0305, trailing digit 0x0306).
-* ``gsme/tariff_generation`` -- bumped by every change the engine compiles from; the engine
-  recompiles when it differs from the one it compiled.
+* ``gsme/tariff_generation`` -- bumped by every change the engine compiles from; each bump
+  compiles the stored tariff and billing calendar into the register engine when they
+  changed (:mod:`smemu.firmware.gas_tariff_engine`).
 
 Instructions with a start time in the future are *next* values (SMETS valueNext /
 activateNextDateTime): :func:`apply_or_schedule` stores them under ``gsme/next/<what>``
@@ -129,9 +130,13 @@ def write_int(tx: Tx, cluster_id: int, attribute_id: int, type_code: int, value:
 
 
 def bump_generation(tx: Tx) -> int:
-    """Mark the tariff / prepayment configuration changed; the new generation."""
+    """Mark the tariff / prepayment configuration changed and compile what changed into the
+    register engine (:func:`smemu.firmware.gas_tariff_engine.sync`); the new generation."""
+    from smemu.firmware import gas_tariff_engine  # it reads this module's accessors
+
     generation = tx.get_int(GENERATION) + 1
     tx.put_int(GENERATION, generation)
+    gas_tariff_engine.sync(tx)
     return generation
 
 

@@ -19,6 +19,14 @@ the same order, echoing the ZCL sequence number with the direction reversed:
   Default Response carrying the command id and SUCCESS (GBCS answers each Publish / Set
   command of a GBZ payload so) after the command's effect, if any, is applied by the handler.
 
+Once a component of an *instruction* (a use case whose "Read or Update" is Update: the
+caller passes ``abandon_after_failure``) fails -- its answer is a Default Response with a
+status other than SUCCESS -- the meter executes none of the components after it and answers
+each with a Default Response for command identifier 0xFF (:data:`NOT_PROCESSED`) and status
+FAILURE (the GBZ processing rule of GBCS 7.2 for subsequent commands of a payload; the main
+body is not in /work/shared, the reference ERROR responses show it). A read goes on after a
+NOT_FOUND: every read is answered (GCS21f).
+
 Everything here is a pure function of NVM (through :class:`~smemu.firmware.common.machine.Tx`)
 and the command; no clock is read.
 """
@@ -26,7 +34,7 @@ and the command; no clock is read.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 from smemu.firmware.common import faults
@@ -46,6 +54,8 @@ READ_ATTRIBUTES_RESPONSE: Final = 0x01
 WRITE_ATTRIBUTES: Final = 0x02
 WRITE_ATTRIBUTES_RESPONSE: Final = 0x04
 DEFAULT_RESPONSE: Final = 0x0B
+#: the command identifier a Default Response names for a component left unprocessed
+NOT_PROCESSED: Final = 0xFF
 _REPLY_CLEARED: Final = gbz.CONTROL_ENCRYPTED | gbz.CONTROL_LAST | gbz.CONTROL_FROM_DATE_TIME
 #: NVM prefix of attribute values: ``gsme/attr/<cluster hex>/<attribute hex>`` -> type || value
 ATTR_PREFIX: Final = "gsme/attr/"
@@ -81,17 +91,29 @@ def attr_key(cluster_id: int, attribute_id: int) -> str:
     return f"{ATTR_PREFIX}{cluster_id:04x}/{attribute_id:04x}"
 
 
+#: An attribute the meter computes from other state: ``type || value``, or None.
+ComputedAttribute = Callable[[Tx], bytes | None]
+
+
 @dataclass(frozen=True, slots=True)
 class AttributeStore:
-    """Attribute values: NVM first, then the defaults (type code, little-endian value)."""
+    """Attribute values: NVM first, then the computed ones, then the defaults (type code,
+    little-endian value)."""
 
     defaults: Mapping[tuple[int, int], tuple[int, bytes]]
+    #: attributes whose value is another part's (the running firmware version ...)
+    computed: Mapping[tuple[int, int], ComputedAttribute] = field(default_factory=dict)
 
     def read(self, tx: Tx, cluster_id: int, attribute_id: int) -> bytes | None:
         """``type || value`` of an attribute, or ``None`` when the meter does not hold it."""
         raw = tx.get(attr_key(cluster_id, attribute_id))
         if raw is not None:
             return raw
+        compute = self.computed.get((cluster_id, attribute_id))
+        if compute is not None:
+            value = compute(tx)
+            if value is not None:
+                return value
         default = self.defaults.get((cluster_id, attribute_id))
         if default is None:
             return None
@@ -169,6 +191,7 @@ def serve(
     encrypt: Callable[[bytes], bytes] | None = None,
     sensitive: frozenset[int] = frozenset(),
     quiet: frozenset[tuple[int, int]] | None = None,
+    abandon_after_failure: bool = False,
 ) -> gbz.GbzMessage:
     """Execute every component of ``message`` in order; the GBZ response (see the module).
 
@@ -178,16 +201,24 @@ def serve(
     :param quiet: when given, the (cluster, response command id) pairs whose frame control
         disables the default response (the use case's GBZ message template); the others,
         and every Default Response, allow it. ``None``: each reply's own flag.
+    :param abandon_after_failure: after a failed component, answer the rest "not
+        processed" without executing them (an instruction; see the module).
     """
     replies: list[gbz.GbzComponent] = []
     encrypted_count = 0
     seen: dict[tuple[int, int], int] = {}  # (cluster, command) -> its frames so far
+    failed = False
     for comp in message.components:
         nth = seen.get((comp.cluster_id, comp.command_id), 0)
         seen[comp.cluster_id, comp.command_id] = nth + 1
         general = comp.frame_control & 0x03 == FRAME_GENERAL
         try:
-            if general and comp.command_id == READ_ATTRIBUTES:
+            if failed:
+                reply = ZclReply(
+                    DEFAULT_RESPONSE, bytes((NOT_PROCESSED, ZclStatus.FAILURE)), False
+                )
+                frame_type = FRAME_GENERAL
+            elif general and comp.command_id == READ_ATTRIBUTES:
                 body = _read(tx, store, comp.cluster_id, comp.payload)
                 reply = ZclReply(READ_ATTRIBUTES_RESPONSE, body, False)
                 frame_type = FRAME_GENERAL
@@ -215,6 +246,7 @@ def serve(
         except ZclRefusedError as failure:
             reply = ZclReply(DEFAULT_RESPONSE, bytes((comp.command_id, failure.status)), False)
             frame_type = FRAME_GENERAL
+            failed = abandon_after_failure
         for one in (reply, *reply.more):
             encrypted_count = _emit(
                 replies, comp, one, frame_type, quiet, encrypt, sensitive, encrypted_count

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import ClassVar, Final
 
-from smemu.firmware import gas_mirror
+from smemu.firmware import gas_billing_alert, gas_future, gas_mirror, gas_tariff, joins
 from smemu.firmware.common import respond
 from smemu.firmware.common.commands import CommandMachine
 from smemu.firmware.common.future import FutureItem
@@ -41,16 +41,18 @@ from smemu.firmware.common.machine import (
     TimerEvent,
     Tx,
 )
-from smemu.firmware.common.security import Accepted, Rejected
+from smemu.firmware.common.security import Accepted, HanParty, Rejected
 from smemu.firmware.esme_extensions import extend
 from smemu.firmware.gas_events import HANDLERS as EVENT_HANDLERS
 from smemu.firmware.gas_events import record
 from smemu.firmware.gas_handlers import HANDLERS as ZCL_HANDLERS
-from smemu.firmware.gas_handlers import STORE
-from smemu.firmware.gas_joins import GSME_HANDLERS, dispatch
+from smemu.firmware.gas_handlers import PREPAYMENT, STORE
+from smemu.firmware.gas_joins import GSME_HANDLERS, dispatch, han_parties
+from smemu.firmware.gas_prepayment import consumer_top_up_handler, utrn_keys
 from smemu.firmware.gas_service import answer, gbz_codes
+from smemu.firmware.gas_zcl import CommandHandler
 from smemu.protocols.gbcs.frame import GeneralSigningMessage, GroupingHeader, OtherInformation
-from smemu.protocols.gbcs.types import Cra
+from smemu.protocols.gbcs.types import Cra, Eui64
 from smemu.protocols.gbcs.use_case_types import Device
 from smemu.protocols.zigbee import gbz
 from smemu.protocols.zigbee.events import LogId
@@ -103,6 +105,7 @@ class GsmeMachine(CommandMachine):
         **dict.fromkeys(GSME_HANDLERS, "asn1_command"),
     }
     UPLINK: ClassVar = "han"
+    HAN_PARTY_PREFIXES: ClassVar = (joins.PREFIX,)
 
     def classify(self, event: Event) -> EventKind:
         if isinstance(event, TimerEvent):
@@ -123,6 +126,9 @@ class GsmeMachine(CommandMachine):
         self._wake(tx)
 
     def _wake(self, tx: Tx) -> None:
+        # instructions whose instant passed while asleep (the queue's timer fires them too)
+        self.run_due_future(tx)
+        gas_tariff.activate_due(tx)  # next values stored without a queue item (older NVM)
         self.refresh_mirror(tx)
         tx.send("han", HanFrame(TunnelCommand.GET).encode())
         tx.timer(SLEEP, tx.now + timedelta(seconds=AWAKE_WINDOW_S))
@@ -153,21 +159,55 @@ class GsmeMachine(CommandMachine):
             tx.timer(SLEEP, tx.now)  # nothing left: radio off now
 
     def refresh_mirror(self, tx: Tx) -> None:
-        """Send the GPF what changed in the GSME's data since the last refresh."""
+        """Send the GPF what changed in the GSME's data since the last refresh, and push a
+        billing snapshot taken meanwhile (GCS53)."""
         for payload in gas_mirror.chunks(gas_mirror.changes(tx)):
             seq = tx.get_int(MIRROR_SEQ) + 1
             tx.put_int(MIRROR_SEQ, seq)
             self.send(tx, "han", gas_mirror.message(self.eui, seq, payload))
             tx.tally("mirror_refreshes")
+        self.push_billing_snapshot(tx)
+
+    def push_billing_snapshot(self, tx: Tx) -> None:
+        """GCS53: the end-of-billing-period snapshot the registers reached, as an alert."""
+        snap = gas_billing_alert.due(tx)
+        if snap is None:
+            return
+        data = gas_billing_alert.alert(tx, self.credentials, snap)
+        if data is None:
+            tx.log("trace", "GCS53 not sent: no supplier key")
+            return
+        tx.log("event", f"billing snapshot {snap.snapshot_id} pushed",
+               gas_billing_alert.ALERT_BILLING_SNAPSHOT)
+        self.send(tx, self.UPLINK, data)
+        tx.tally("sent")
+
+    def han_parties(self, nvm: Mapping[str, bytes]) -> Mapping[Eui64, HanParty]:
+        """PCS01 / PCS02 come from the PPMID the device log holds (gas_joins)."""
+        return han_parties(nvm)
 
     def reject(self, tx: Tx, reply_port: str, rejected: Rejected) -> None:
         """Discard a command as every device does, and keep it in the security log."""
         super().reject(tx, reply_port, rejected)
         record(tx, LogId.SECURITY_EVENT_LOG, rejected.outcome.log_code)
 
+    @property
+    def zcl_server(self) -> Mapping[tuple[int, int], CommandHandler]:
+        """:data:`ZCL_SERVER` with this meter's keys: top-ups (CS01b, PCS01) authenticate
+        the UTRN with the supplier's prepayment key and the meter's own."""
+        top_up = consumer_top_up_handler(lambda tx: utrn_keys(tx, self.credentials))
+        return {**ZCL_SERVER, (PREPAYMENT, 0x04): top_up}
+
     def gbz_command(self, tx: Tx, accepted: Accepted) -> bytes:
-        """Serve a GBZ command payload and secure the GBZ response."""
-        return answer(tx, accepted, self.credentials, STORE, ZCL_SERVER)
+        """Serve a GBZ command payload and secure the GBZ response; what it future-dates
+        goes on the common queue (:mod:`smemu.firmware.gas_future`)."""
+        context = gas_future.CommandContext.of(accepted)
+        handlers = gas_future.tracked(self.zcl_server, context, self)
+        return answer(tx, accepted, self.credentials, STORE, handlers)
+
+    def gas_future(self, tx: Tx, item: FutureItem) -> bool:
+        """Execute a future-dated gas instruction at its instant (the queue's action)."""
+        return gas_future.execute(tx, item)
 
     def asn1_command(self, tx: Tx, accepted: Accepted) -> bytes | None:
         """Joins, unjoins, the device log, the clock and credentials (ASN.1 payloads)."""

@@ -18,7 +18,10 @@ it (the replay rules' text is not available to us; reference 6.1):
 * a top-up that would take the meter balance above the maximum meter balance, or exceeds
   the maximum credit threshold, is refused (0x8F5B).
 
-Each rejection changes nothing but the failure count and the log.
+Each rejection changes nothing but the failure count and the log. :func:`check_utrn` is
+those checks alone, shared by every meter (the GSME credits its own registers);
+:func:`enter_utrn` is the ESME's entry: the checks, then :func:`top_up`.
+:func:`utrn_secret` gives the key material from a meter's credentials.
 
 An accepted payment is logged in the Billing Data Log's two payment rings, kept in the
 register engine's log region (:func:`top_up`): the credit added (ECS20d, 7/0-0:98.1.5.255,
@@ -29,14 +32,17 @@ last 10). :data:`LOG_OBJECTS` serves them as the Use Case volume's profile buffe
 from __future__ import annotations
 
 import enum
+import json
 from array import array
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Final
 
 from smemu.errors import ConfigError, DecodeError, LocalProtocolError, SecurityError
 from smemu.firmware import metering
 from smemu.firmware.common.cosem import CosemContext, CosemObject
+from smemu.firmware.common.credentials import ANCHOR_PREFIX, Credentials, Role
 from smemu.firmware.common.machine import Tx
 from smemu.firmware.cosem_model import stored_value
 from smemu.firmware.metering import mutate, state_words
@@ -53,6 +59,8 @@ from smemu.protocols.dlms.data import (
     Structure,
     TypeDescription,
 )
+from smemu.protocols.security.keys import public_key_from_point
+from smemu.protocols.security.keystore import KeyKind
 from smemu.protocols.utrn import ValueClass, decode_utrn, verify_utrn
 
 ACCOUNT: Final = parse_obis("0-0:19.0.0.255")
@@ -201,10 +209,21 @@ def locked_out(tx: Tx) -> bool:
     return raw is not None and tx.now < datetime.fromisoformat(raw.decode())
 
 
-def enter_utrn(
-    tx: Tx, text: str, secret: bytes | None, supplier: bytes, device: bytes
+def check_utrn(  # noqa: PLR0917 - the UTRN's inputs and the meter's maximum rule
+    tx: Tx,
+    text: str,
+    secret: bytes | None,
+    supplier: bytes,
+    device: bytes,
+    exceeds: Callable[[int], bool] | None = None,
 ) -> UtrnResult:
-    """Check a UTRN and, if it is good, credit the meter (see the module's rules).
+    """The UTRN checks every meter applies (see the module's rules); nothing is credited.
+
+    Lock-out, token validity, counter recovery and replay, authenticity with the supplier's
+    prepayment key, then ``exceeds(amount)`` -- the meter's own maximum credit rule
+    (amount in 10^-5 currency units; ``None``: no maximum). An ACCEPTED result has its
+    counter recorded in the recently-used list and the failure count cleared; the caller
+    credits ``result.amount`` in the same transaction.
 
     :param secret: the prepayment ECDH secret of (supplier, device), None when unknown.
     """
@@ -231,19 +250,77 @@ def enter_utrn(
             return _fail(tx, UtrnOutcome.DUPLICATE)
         return _fail(tx, UtrnOutcome.NOT_AUTHENTIC)
     amount = token.value * (100_000 if token.value_class is ValueClass.POUNDS else 1_000)
+    if exceeds is not None and exceeds(amount):
+        tx.log("event", "UTRN refused: above the maximum credit", UtrnOutcome.EXCEEDS_MAXIMUM)
+        return UtrnResult(UtrnOutcome.EXCEEDS_MAXIMUM)
+    tx.put_json(UTRN_RECENT, sorted([*recent, counter])[-RECENT:])
+    tx.put_int(UTRN_FAILURES, 0)
+    return UtrnResult(UtrnOutcome.ACCEPTED, amount, counter)
+
+
+def _exceeds_maximum(tx: Tx, amount: int) -> bool:
+    """The ESME's maximum credit (one top-up) and maximum meter balance, when set."""
     max_credit = _int(tx, 9000, MAX_CREDIT, 2)
     max_balance = _int(tx, 9000, MAX_BALANCE, 2)
     balance = ops.read(state_words(tx)).meter_balance
-    if (max_credit > 0 and amount > max_credit) or (
+    return (max_credit > 0 and amount > max_credit) or (
         max_balance > 0 and balance + amount > max_balance
-    ):
-        tx.log("event", "UTRN refused: above the maximum credit", UtrnOutcome.EXCEEDS_MAXIMUM)
-        return UtrnResult(UtrnOutcome.EXCEEDS_MAXIMUM)
-    recovered = top_up(tx, amount)
-    tx.put_json(UTRN_RECENT, sorted([*recent, counter])[-RECENT:])
-    tx.put_int(UTRN_FAILURES, 0)
-    tx.log("event", f"UTRN accepted: {amount} x 10^-5 credit (counter {counter:#x})")
-    return UtrnResult(UtrnOutcome.ACCEPTED, amount, counter, recovered)
+    )
+
+
+def enter_utrn(
+    tx: Tx, text: str, secret: bytes | None, supplier: bytes, device: bytes
+) -> UtrnResult:
+    """Check a UTRN (:func:`check_utrn`) and, if it is good, credit the ESME with it.
+
+    :param secret: the prepayment ECDH secret of (supplier, device), None when unknown.
+    """
+    result = check_utrn(
+        tx, text, secret, supplier, device, lambda amount: _exceeds_maximum(tx, amount)
+    )
+    if result.outcome is not UtrnOutcome.ACCEPTED:
+        return result
+    recovered = top_up(tx, result.amount)
+    tx.log("event", f"UTRN accepted: {result.amount} x 10^-5 credit (counter {result.counter:#x})")
+    return replace(result, recovered=recovered)
+
+
+def utrn_secret(tx: Tx, credentials: Credentials) -> tuple[bytes | None, bytes]:
+    """(prepayment secret, supplier EUI) a meter authenticates UTRNs with (reference 6.1).
+
+    Z = ECDH(own KA private, the supplier's prepayment KA public key), the key the supplier
+    anchor carries (JSON member ``pp``); it is filed in the credentials' key store on first
+    use. No supplier anchor: (None, eight zero octets); no prepayment key: (None, supplier).
+    """
+    anchor = credentials.anchor(Role.SUPPLIER)
+    if anchor is None:
+        return None, bytes(8)
+    supplier = bytes(anchor.eui)
+    keystore = credentials.keystore
+    if keystore.pp_ka_public(supplier) is None:
+        point = _prepayment_point(tx)
+        if point is None:
+            return None, supplier
+        try:
+            keystore.add_public_key(supplier, KeyKind.PP_KA, public_key_from_point(point))
+        except SecurityError:
+            return None, supplier
+    try:
+        return keystore.prepayment_secret(supplier, bytes(credentials.eui)), supplier
+    except SecurityError:
+        return None, supplier
+
+
+def _prepayment_point(tx: Tx) -> bytes | None:
+    """The supplier anchor's prepayment top-up KA point (JSON member ``pp``), if held."""
+    raw = tx.get(ANCHOR_PREFIX + Role.SUPPLIER.slug)
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw).get("pp")
+        return bytes.fromhex(value) if isinstance(value, str) else None
+    except (ValueError, AttributeError):
+        return None
 
 
 # ------------------------------------------------------------------- credit operations
@@ -375,6 +452,7 @@ __all__ = [
     "activate_emergency_credit",
     "add_debt",
     "adjust_balance",
+    "check_utrn",
     "compile_active",
     "credit_log_buffer",
     "enter_utrn",
@@ -385,4 +463,5 @@ __all__ = [
     "repayment_log_buffer",
     "set_register",
     "top_up",
+    "utrn_secret",
 ]

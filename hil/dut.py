@@ -23,18 +23,18 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final, Protocol
 
 from smemu.devices.keys import PKI_FILE, Pki, init_pki, load_pki
 from smemu.errors import ConfigError, DecodeError, HalError, HalTimeout, SmemuError
-from smemu.firmware import esme_twin, firmware_image
+from smemu.firmware import esme_twin, firmware_image, gas_mirror, gpf, gsme
 from smemu.firmware.common import faults
 from smemu.firmware.common.commands import CommandMachine
 from smemu.firmware.common.credentials import Role
 from smemu.firmware.common.han import TunnelCommand, decode_han
-from smemu.firmware.common.machine import BootEvent, DeviceType, MessageEvent
+from smemu.firmware.common.machine import BootEvent, DeviceType, MessageEvent, TimerEvent
 from smemu.firmware.common.registry import MACHINES
 from smemu.hal.clock import VirtualClock
 from smemu.hil.certificates import DeviceAuthority
@@ -70,6 +70,14 @@ EMULATED_PARTIES: Final[Mapping[Role, Eui64]] = {
 }
 #: Default start of an emulated device's clock (overridable per provider).
 DEFAULT_START: Final = datetime(2020, 1, 1, tzinfo=UTC)
+#: How long an emulated meter has been installed when it is handed out (overridable per
+#: provider): its logs hold that much history, as a lab's installed device's would.
+DEFAULT_HISTORY: Final = timedelta(days=40)
+#: Device types installed :data:`DEFAULT_HISTORY` before the clock's start (the GPF gets the
+#: mirror of such a GSME).
+#: (not the ESME: on its first command it catches up and alerts the 40 days' billing
+#: snapshots, extra messages a head-end test does not expect)
+HISTORY_TYPES: Final = frozenset({DeviceType.GSME})
 #: Precondition -> the firmware fault that realises it in an emulated device.
 _FAULT_KINDS: Final[Mapping[Condition, faults.FaultKind]] = {
     Condition.HARDWARE_FAULT: faults.FaultKind.HARDWARE,
@@ -313,10 +321,16 @@ class EmulatedProvider:
     :param folder: where the PKI lives (a temporary folder by default, removed by
         :meth:`close`); an existing PKI folder (``pki.json``) is reused as it is.
     :param start: the instant every fresh device's clock starts at.
+    :param history: how long before ``start`` a gas meter was installed: it boots then with
+        the default gas flow and wakes at ``start``, so that its registers and logs (profile,
+        daily, billing) hold that history, and the GPF holds its mirror (the refresh the
+        GSME sent on that wake). Per-device history, not per-vector values.
     """
 
     folder: Path | None = None
     start: datetime = DEFAULT_START
+    #: how long a meter of :data:`HISTORY_TYPES` has been installed at ``start`` (0: none)
+    history: timedelta = DEFAULT_HISTORY
     _tmp: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
     _pki: Pki | None = field(default=None, repr=False)
     _authority: DeviceAuthority | None = field(default=None, repr=False)
@@ -377,10 +391,21 @@ class EmulatedProvider:
             if device_type is not DeviceType.ESME:
                 raise DeviceUnavailableError(f"no {variant} variant of the {device_type.value}")
             nvm.update(esme_twin.configuration(variant))  # h32: the ESME variant, in NVM
+        gsme_eui = next((e for e, t in pki.devices.items() if t is DeviceType.GSME), None)
+        history = self.history if self.history > timedelta(0) else None
+        if device_type is DeviceType.GPF and history is not None and gsme_eui is not None:
+            nvm[gpf.GSME_EUI] = bytes(gsme_eui)
         machine = machine_class(eui, nvm)
         clock = VirtualClock(self.start, speed=0)
         device = EmulatedDevice(machine, clock, manufacturer=manufacturer)
-        device.start()
+        if device_type in HISTORY_TYPES and history is not None:
+            _install(machine, self.start, history)
+        else:
+            device.start()
+        if device_type is DeviceType.GPF and history is not None and gsme_eui is not None:
+            meter = MACHINES[DeviceType.GSME](gsme_eui, pki.provisioning(gsme_eui))
+            for data in _install(meter, self.start, history):
+                machine.step(MessageEvent(machine.UPLINK, data), self.start)
         return device
 
     def issue_certificate(self, template: bytes, subject: Eui64, public_key: bytes | None) -> bytes:
@@ -398,6 +423,29 @@ class EmulatedProvider:
             self._tmp.cleanup()
             self._tmp = None
             self._pki = None
+
+
+def _install(machine: CommandMachine, start: datetime, history: timedelta) -> list[bytes]:
+    """Boot a meter ``history`` before ``start``; a gas meter also wakes at ``start`` (its
+    engine catches up over the whole span). The mirror refresh frames sent at boot and at
+    that wake (HAN tunnel payloads, as the comms hub hands them to the GPF)."""
+    booted = machine.step(BootEvent(), start - history)
+    if machine.device_type is not DeviceType.GSME:
+        return []  # a mains meter's registers catch up at its next command
+    woke = machine.step(TimerEvent(gsme.WAKE), start)
+    out: list[bytes] = []
+    for sent in (*booted.sends, *woke.sends):
+        try:
+            han = decode_han(sent.data)
+        except DecodeError:
+            continue
+        if han.command is TunnelCommand.PUT and han.message:
+            inner = frame.signing_message(frame.locate(han.message).message)
+            if inner is not None and inner.header.other_information.message_code == (
+                gas_mirror.MIRROR_CODE
+            ):
+                out.append(sent.data)
+    return out
 
 
 # ---------------------------------------------------------------------------------- real

@@ -22,6 +22,12 @@ Future-dated instructions (:mod:`~smemu.firmware.common.future`): a handler call
 keeps the ``future`` timer, runs due items through their action method and sends the
 0x8F66 / 0x8F67 outcome alerts, with no help from the subclass.
 
+HAN parties: a device that takes HAN-only commands (the GSME: PCS01 / PCS02 from its PPMID)
+names the devices of its log that may send them (:meth:`CommandMachine.han_parties`, read
+from NVM); their key agreement keys join the key store the credentials are built with, so the
+MAC of their commands and of the answers to them use the same keys as everything else. The
+credentials are rebuilt when NVM under :attr:`CommandMachine.HAN_PARTY_PREFIXES` changes.
+
 Subclasses declare ``HANDLERS`` and ``UPLINK`` (the port unsolicited alerts leave by).
 """
 
@@ -39,6 +45,7 @@ from smemu.firmware.common.machine import Machine, MessageEvent, TimerEvent, Tx
 from smemu.firmware.common.security import (
     Accepted,
     AlertTo,
+    HanParty,
     Rejected,
     Rejection,
     check_command,
@@ -47,6 +54,8 @@ from smemu.protocols.dlms.data import OctetString
 from smemu.protocols.gbcs import frame
 from smemu.protocols.gbcs.frame import Located
 from smemu.protocols.gbcs.types import Eui64
+from smemu.protocols.security.keys import public_key_from_point
+from smemu.protocols.security.keystore import KeyKind
 
 #: Security-log code of a rejection that has no specific alert code.
 _SECURITY_EVENT: Final = 0
@@ -63,20 +72,38 @@ class CommandMachine(Machine):
     UPLINK: ClassVar[str] = "han"
     #: ports whose frames are tunnel payloads (:mod:`~smemu.firmware.common.han`)
     TUNNEL_PORTS: ClassVar[frozenset[str]] = frozenset({"han"})
+    #: NVM prefixes :meth:`han_parties` reads (a change there rebuilds the credentials)
+    HAN_PARTY_PREFIXES: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, eui: Eui64, nvm: Mapping[str, bytes]) -> None:
         super().__init__(eui, nvm)
         self._credentials: Credentials | None = None
+        self._han_parties: Mapping[Eui64, HanParty] = {}
 
     @property
     def credentials(self) -> Credentials:
-        """Keys and trust anchors, built from NVM on first use and after they change."""
+        """Keys, trust anchors and HAN parties' keys, built from NVM on first use and after
+        they change."""
         if self._credentials is None:
-            self._credentials = load_credentials(self.eui, self.nvm)
+            credentials = load_credentials(self.eui, self.nvm)
+            parties = self.han_parties(self.nvm)
+            for party in parties.values():
+                try:
+                    key = public_key_from_point(party.ka_point)
+                except (ValueError, SmemuError):
+                    continue  # a corrupt entry authenticates nothing
+                credentials.keystore.add_public_key(bytes(party.eui), KeyKind.KA, key)
+            self._han_parties = parties
+            self._credentials = credentials
         return self._credentials
 
+    def han_parties(self, nvm: Mapping[str, bytes]) -> Mapping[Eui64, HanParty]:
+        """The devices that may send this one HAN-only commands (default: none)."""
+        return {}
+
     def committed(self, writes: Mapping[str, bytes | None]) -> None:
-        if any(k.startswith(("cred/", "anchor/")) for k in writes):
+        prefixes = ("cred/", "anchor/", *self.HAN_PARTY_PREFIXES)
+        if any(k.startswith(prefixes) for k in writes):
             self._credentials = None
 
     # ------------------------------------------------------------------ transport
@@ -125,12 +152,14 @@ class CommandMachine(Machine):
 
     def execute(self, tx: Tx, reply_port: str, located: Located) -> None:
         """Check and run one command addressed to this machine; answer on ``reply_port``."""
+        credentials = self.credentials
         result = check_command(
             located,
             self.eui,
-            self.credentials,
+            credentials,
             recipients=self.recipients,
             counters=tx.get_int,
+            han_parties=self._han_parties,
         )
         if isinstance(result, Rejected):
             self.reject(tx, reply_port, result)

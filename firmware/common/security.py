@@ -22,6 +22,14 @@ Theory of operation
 7. the remote party's signature: required for critical (SME.C.C) commands, verified when
    present on "variant" ones.
 
+HAN-only commands (message type ``SME.C.PPMID-GSME``: PCS01, PCS02) come from a device, not a
+remote party. Their originator must be a *HAN party* of the recipient -- a device its device
+log holds, with a key agreement key (:class:`HanParty`, given by the machine) -- of the
+device type the message type names; the MAC is made with the key agreed between that device
+and this one (gbcs-reference 4.2; the machine files the party's key in its key store) and no
+signature is asked for. Their counters are checked only when the registry says replay
+protection is required (it says "N/A": a top-up's UTRN carries its own counter).
+
 Nothing here changes state. The caller records the accepted counter only after the whole
 step succeeds, in the same NVM transaction as the command's effects.
 
@@ -36,13 +44,14 @@ authenticated. [unverified against the normative text]
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
 from smemu.firmware.common.credentials import Credentials, Role
 from smemu.firmware.common.policy import CommandPolicy, policy_of
-from smemu.protocols.gbcs import secure
+from smemu.protocols.asn1.values import DeviceType
+from smemu.protocols.gbcs import secure, use_cases
 from smemu.protocols.gbcs.frame import (
     GbtBlockMessage,
     GeneralSigningMessage,
@@ -129,14 +138,32 @@ REJECTION_WRITES: Final = frozenset({"alert/counter"})
 
 
 @dataclass(frozen=True, slots=True)
+class HanParty:
+    """A device in this device's log that may send it HAN-only commands."""
+
+    eui: Eui64
+    device_type: DeviceType  #: as the join recorded it
+    ka_point: bytes  #: its key agreement public key (X||Y), from the join's certificate
+
+
+#: HAN-only message types -> the device type that originates them (Use Case volume).
+HAN_ORIGINATORS: Final[dict[str, DeviceType]] = {"SME.C.PPMID-GSME": DeviceType.PPMID}
+#: Counter namespace of HAN parties (they have no remote-party role).
+HAN_COUNTER_SLUG: Final = "han"
+
+
+@dataclass(frozen=True, slots=True)
 class Accepted:
     """A command that passed every check."""
 
     command: GeneralSigningMessage
+    #: the remote party's role; a HAN party has none: OTHER_USER stands in, and
+    #: :attr:`han_party` names the device
     role: Role
     critical: bool  #: answer with a signed response (critical, or a signed variant)
     replay_protected: bool
     policy: CommandPolicy | None = None
+    han_party: HanParty | None = None  #: the originating HAN device (HAN-only commands)
 
     @property
     def counter_write(self) -> tuple[str, int] | None:
@@ -144,6 +171,8 @@ class Accepted:
         if not self.replay_protected:
             return None
         header = self.command.header
+        if self.han_party is not None:
+            return han_counter_key(header.originator), header.originator_counter
         return counter_key(header.originator, self.role), header.originator_counter
 
 
@@ -164,6 +193,11 @@ def counter_key(originator: Eui64, role: Role | None = None) -> str:
     return f"{COUNTER_PREFIX}{role.slug}/{originator.hex()}"
 
 
+def han_counter_key(originator: Eui64) -> str:
+    """NVM key of the last accepted counter from the HAN party ``originator``."""
+    return f"{COUNTER_PREFIX}{HAN_COUNTER_SLUG}/{originator.hex()}"
+
+
 def check_command(
     located: Located,
     own: Eui64,
@@ -172,12 +206,15 @@ def check_command(
     *,
     recipients: frozenset[Eui64] | None = None,
     counters: Callable[[str], int] | None = None,
+    han_parties: Mapping[Eui64, HanParty] | None = None,
 ) -> Accepted | Rejected:
     """Run the acceptance checks on a decoded command addressed to ``own``.
 
     :param recipients: EUIs this machine answers for (default: just ``own``).
     :param counters: NVM counter reader by key (:func:`counter_key`); 0 when absent.
     :param last_counter: older form of ``counters``, keyed by originator only.
+    :param han_parties: the devices of this device's log that may send HAN-only commands
+        (see the module docstring); none by default.
     """
     message = located.message
     if isinstance(message, GbtBlockMessage):
@@ -188,6 +225,10 @@ def check_command(
         return Rejected(Rejection.NOT_A_COMMAND, inner)
     if header.recipient not in (recipients or frozenset({own})):
         return Rejected(Rejection.WRONG_RECIPIENT, inner)
+    han_use_case = use_cases.by_message_code(header.message_code)
+    if han_use_case is not None and han_use_case.kind is use_cases.Kind.HAN:
+        last = 0 if counters is None else counters(han_counter_key(header.originator))
+        return _check_han(located, credentials, han_use_case, han_parties or {}, last)
     role = credentials.role_of(header.originator)
     if role is None:
         return Rejected(Rejection.UNKNOWN_ORIGINATOR, inner)
@@ -224,3 +265,33 @@ def check_command(
             return Rejected(Rejection.BAD_SIGNATURE, inner)
     critical = policy.critical or (policy.signature_optional and bool(inner.signature))
     return Accepted(inner, role, critical, policy.replay_protected, policy)
+
+
+def _check_han(
+    located: Located,
+    credentials: Credentials,
+    use_case: use_cases.UseCase,
+    han_parties: Mapping[Eui64, HanParty],
+    last_counter: int,
+) -> Accepted | Rejected:
+    """The checks of a HAN-only command (module docstring): originator, counter, MAC."""
+    message = located.message
+    inner = message.inner if isinstance(message, MacProtectedMessage) else message
+    if isinstance(inner, GbtBlockMessage):  # pragma: no cover - excluded by the caller
+        return Rejected(Rejection.SEGMENTED, None)
+    header = inner.header
+    party = han_parties.get(header.originator)
+    originator_type = HAN_ORIGINATORS.get(use_case.message_type or "")
+    if party is None or originator_type is None or party.device_type is not originator_type:
+        # not a device this one has joined (or not one that sends this): unauthenticated,
+        # so discarded silently like an unknown remote party
+        return Rejected(Rejection.UNKNOWN_ORIGINATOR, inner)
+    replay = bool(use_case.replay_protected)
+    if replay and header.originator_counter <= last_counter:
+        return Rejected(Rejection.REPLAY, inner)
+    if not isinstance(message, MacProtectedMessage):
+        return Rejected(Rejection.NO_MAC, inner)
+    verdict = secure.verify_mac(located, credentials.keystore, ())
+    if verdict is not secure.Verdict.VALID:
+        return Rejected(Rejection.BAD_MAC, inner)
+    return Accepted(inner, Role.OTHER_USER, False, replay, None, party)

@@ -152,7 +152,7 @@ def test_billing_calendar_and_change_snapshots_are_told_apart_by_cause() -> None
 def test_prepay_snapshots_carry_the_balance_and_debts() -> None:
     tx = _boot({"litres_per_hour": 0})
     gm.set_payment_mode(tx, prepay=True)
-    gm.credit(tx, 1_000, gm.CreditKind.TOP_UP)  # GBP 10
+    gm.credit(tx, 1_000_000, gm.CreditKind.TOP_UP)  # GBP 10
     gm.set_debts(tx, time_debts=(300, 0), payment_debt=7_000)
     tx = _later(tx, timedelta(days=2))
     gm.catch_up(tx)
@@ -172,17 +172,17 @@ def test_debt_repayments_are_logged_from_top_ups() -> None:
     assert _ask(tx, 0x0705, 0x0A, ask).payload == bytes((0x0A, ZclStatus.NOT_FOUND))
     gm.set_debts(tx, time_debts=(0, 0), payment_debt=500_000)
     tx.put("gsme/attr/0705/0239", b"\x21" + (2_500).to_bytes(2, "little"))  # 25 %
-    gm.credit(tx, 1_000, gm.CreditKind.TOP_UP)  # 1,000,000 x 10^-5: 250,000 recovered
+    gm.credit(tx, 1_000_000, gm.CreditKind.TOP_UP)  # 250,000 recovered
     tx = _later(tx, timedelta(hours=3))
-    gm.credit(tx, 400, gm.CreditKind.TOP_UP)  # 400,000: 100,000 recovered
+    gm.credit(tx, 400_000, gm.CreditKind.TOP_UP)  # 100,000 recovered
     log = PublishDebtLog.decode_exact(_ask(tx, 0x0705, 0x0A, ask).payload)
     amounts = [(e.amount_collected, e.outstanding_debt, e.debt_type) for e in log.entries]
     assert amounts == [(100_000, 150_000, 2), (250_000, 250_000, 2)]
-    assert gm.registers(tx).balance_pence == 750 + 300
+    assert gm.registers(tx).balance == 750_000 + 300_000
     # the Overall Debt Cap limits what a week's top-ups recover
     tx.put("gsme/attr/0705/0006", b"\x2b" + (360_000).to_bytes(4, "little"))
-    gm.credit(tx, 1_000, gm.CreditKind.TOP_UP)  # 250,000 asked, 10,000 left this week
-    assert gm.registers(tx).payment_debt_pence == 140
+    gm.credit(tx, 1_000_000, gm.CreditKind.TOP_UP)  # 250,000 asked, 10,000 left
+    assert gm.registers(tx).payment_debt == 140_000
     time_based = GetDebtRepaymentLog(0xFFFF_FFFE, 10, 0).encode()
     assert _ask(tx, 0x0705, 0x0A, time_based).payload == bytes((0x0A, ZclStatus.NOT_FOUND))
 

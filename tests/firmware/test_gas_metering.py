@@ -103,10 +103,29 @@ def test_credit_top_up_adjustment_and_emergency() -> None:
     gm.set_prepayment(
         tx, Prepayment(emergency_credit_threshold=100_000, emergency_credit_limit=500_000)
     )
-    assert gm.credit(tx, 1000, gm.CreditKind.TOP_UP).balance_pence == 1000
-    assert gm.credit(tx, -1200, "adjustment").balance_pence == -200
+    assert gm.credit(tx, 100_000, gm.CreditKind.TOP_UP).balance == 100_000
+    after = gm.credit(tx, -120_001, "adjustment")  # sub-penny amounts are kept
+    assert (after.balance, after.balance_pence) == (-20_001, -21)
     r = gm.credit(tx, 0, gm.CreditKind.EMERGENCY)
-    assert r.emergency_credit_active and r.emergency_credit_pence == 500
+    assert r.emergency_credit_active and r.emergency_credit == 479_999
+    assert r.balance == 0  # the emergency credit paid off the overdrawn balance
+
+
+def test_reset_credit_zeroes_balance_emergency_credit_and_debt() -> None:
+    tx = Tx(T0, _meter({"litres_per_hour": 0}))
+    gm.set_prepayment(
+        tx, Prepayment(emergency_credit_threshold=100_000, emergency_credit_limit=500_000)
+    )
+    gm.set_payment_mode(tx, prepay=True)
+    gm.credit(tx, -50_000, gm.CreditKind.ADJUSTMENT)
+    gm.credit(tx, 0, gm.CreditKind.EMERGENCY)
+    gm.set_debts(tx, time_debts=(7, 8), payment_debt=9)
+    before = gm.registers(tx)
+    assert before.emergency_credit_active and before.emergency_credit > 0
+    r = gm.reset_credit(tx)
+    assert (r.balance, r.emergency_credit, r.accumulated_debt) == (0, 0, 0)
+    assert not r.emergency_credit_active
+    assert (r.time_debts, r.payment_debt) == ((7, 8), 9)  # GCS40b leaves the debts
 
 
 def test_snapshot_causes_are_kept() -> None:

@@ -85,6 +85,22 @@ def test_profile_after_its_end_is_not_found() -> None:
     assert (out.command_id, out.payload) == (0x0B, bytes((0x08, ZclStatus.NOT_FOUND)))
 
 
+def test_profile_window_ends_after_the_number_of_samples() -> None:
+    """GCS17: toDateTime = EarliestSampleTime + NumberOfSamples x 30 min; a window before the
+    log's first interval finds nothing, one overlapping its start only the samples in it."""
+    tx = _tx({"litres_per_hour": 10}, timedelta(hours=6))
+    gr.refresh(tx)
+    start = int(T0.timestamp()) - Y2K
+    before = GetSampledData(0, start - 86_400, 0, 48)  # the day before the log starts
+    out = _one(tx, _comp(0x0702, 0x01, 0x08, before.encode()))
+    assert (out.command_id, out.payload) == (0x0B, bytes((0x08, ZclStatus.NOT_FOUND)))
+    overlap = GetSampledData(0, start - 3600, 0, 4)  # 2 intervals before, 2 in the log
+    reply = GetSampledDataResponse.decode_exact(
+        _one(tx, _comp(0x0702, 0x01, 0x08, overlap.encode())).payload
+    )
+    assert (reply.sample_start_time, list(reply.samples)) == (start, [5, 5])
+
+
 def test_start_sampling_then_read_its_samples() -> None:
     tx = _tx({"litres_per_hour": 600}, timedelta(hours=1))
     start = StartSampling(1, 0, 0, 360, 41)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smemu.devices.keys import Pki
@@ -33,15 +33,34 @@ SITE_ID = b"\x07\x03\x41\x04MPRN"  # metering 0x0307 site id, octet string "MPRN
 _keys = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=20).map(
     lambda s: "gsme/" + s
 )
-_values = st.one_of(st.none(), st.binary(max_size=300))
+_values = st.one_of(st.none(), st.binary(max_size=1300))
+
+
+def _commit(nvm: dict[str, bytes], tx: Tx) -> None:
+    for key, value in tx.writes.items():
+        if value is None:
+            nvm.pop(key, None)
+        else:
+            nvm[key] = value
+
+
+def _mirrored(nvm: dict[str, bytes]) -> dict[str, bytes]:
+    return {k: v for k, v in nvm.items() if k.startswith("gsme/") and k != "gsme/wake_s"}
 
 
 @given(st.dictionaries(_keys, _values, max_size=12))
 def test_refresh_payload_round_trip(found: dict[str, bytes | None]) -> None:
-    decoded: dict[str, bytes | None] = {}
-    for chunk in gas_mirror.chunks(found):
-        decoded.update(gas_mirror.decode_changes(chunk))
-    assert decoded == found
+    patches = gas_mirror.whole(found)
+    decoded: list[gas_mirror.Patch] = []
+    for chunk in gas_mirror.chunks(patches):
+        assert len(chunk) <= gas_mirror.CHUNK_BYTES
+        decoded.extend(gas_mirror.decode_changes(chunk))
+    assert decoded == patches
+    tx = Tx(T0, {})
+    gas_mirror.apply(tx, decoded)
+    assert {k: v for k, v in tx.writes.items() if v is not None} == {
+        k: v for k, v in found.items() if v is not None
+    }
 
 
 @given(st.binary(max_size=64))
@@ -50,27 +69,94 @@ def test_random_bytes_raise_only_decode_error(data: bytes) -> None:
         gas_mirror.decode_changes(data)
 
 
+_edits = st.lists(
+    st.tuples(st.sampled_from(["gsme/a", "gsme/b", "gsme/c", "gsme/wake_s"]), _values),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_edits, min_size=1, max_size=5), st.binary(min_size=3000, max_size=6000))
+def test_the_gpf_holds_what_the_gsme_holds_after_each_refresh(
+    rounds: list[list[tuple[str, bytes | None]]], big: bytes
+) -> None:
+    """Differential: a GSME image edited at random, refreshed after each round, and the GPF
+    image the refreshes build are equal (mirrored keys), frames within the HAN limit."""
+    meter: dict[str, bytes] = {"gsme/log": big}
+    proxy: dict[str, bytes] = {}
+    for edits in rounds:
+        for key, value in edits:
+            if value is None:
+                meter.pop(key, None)
+            else:
+                meter[key] = value
+        log = bytearray(meter["gsme/log"])  # a log appends an entry in place
+        log[len(edits) * 100 : len(edits) * 100 + 16] = bytes(range(16))
+        meter["gsme/log"] = bytes(log)
+        tx = Tx(T0, meter)
+        patches = gas_mirror.changes(tx)
+        _commit(meter, tx)
+        gpf_tx = Tx(T0, proxy)
+        for chunk in gas_mirror.chunks(patches):
+            assert len(chunk) <= gas_mirror.CHUNK_BYTES
+            gas_mirror.apply(gpf_tx, gas_mirror.decode_changes(chunk))
+        _commit(proxy, gpf_tx)
+        assert _mirrored(proxy) == _mirrored(meter)
+
+
 def test_changes_are_deltas_and_private_keys_stay_home() -> None:
     nvm = {"gsme/a": b"1", "gsme/b": b"2", "gsme/wake_s": b"x", "cred/ds": b"k"}
     tx = Tx(T0, nvm)
-    assert gas_mirror.changes(tx) == {"gsme/a": b"1", "gsme/b": b"2"}
-    nvm.update({k: v for k, v in tx.writes.items() if v is not None})
+    own = ("gsme/engine/", "gsme/attr/")  # the registers the refresh brings up to now
+    first = [p for p in gas_mirror.changes(tx) if not p.key.startswith(own)]
+    assert first == [gas_mirror.Patch("gsme/a", 1, 0, b"1"), gas_mirror.Patch("gsme/b", 1, 0, b"2")]
+    _commit(nvm, tx)
     nvm["gsme/a"] = b"9"
     del nvm["gsme/b"]
     tx = Tx(T0, nvm)
-    assert gas_mirror.changes(tx) == {"gsme/a": b"9", "gsme/b": None}
-    nvm.update({k: v for k, v in tx.writes.items() if v is not None})
-    for key, value in tx.writes.items():
-        if value is None:
-            nvm.pop(key, None)
-    assert gas_mirror.changes(Tx(T0, nvm)) == {}
+    assert gas_mirror.changes(tx) == [
+        gas_mirror.Patch("gsme/a", 1, 0, b"9"),
+        gas_mirror.Patch("gsme/b", None),
+    ]
+    _commit(nvm, tx)
+    assert gas_mirror.changes(Tx(T0, nvm)) == []
+
+
+def test_a_log_entry_appended_sends_one_block_not_the_log() -> None:
+    nvm = {"gsme/flow": b'{"litres_per_hour": 100}'}
+    tx = Tx(T0, nvm)
+    first = gas_mirror.changes(tx)
+    _commit(nvm, tx)
+    sizes = {k: len(v) for k, v in nvm.items() if k.startswith("gsme/engine/")}
+    assert sizes["gsme/engine/logs"] > 50_000  # the engine's log region
+    assert sum(len(p.piece) for p in first) < 10_000  # a fresh meter's logs are zeros
+    tx = Tx(T0 + timedelta(minutes=30), nvm)
+    later = gas_mirror.changes(tx)  # one half-hour: a profile entry and the state
+    assert {p.key for p in later if not p.key.startswith("gsme/attr/")} <= {
+        "gsme/engine/logs",
+        "gsme/engine/state",
+    }
+    assert sum(len(p.piece) for p in later) <= 5 * gas_mirror.BLOCK_BYTES
+    assert len(gas_mirror.chunks(later)) <= 3
 
 
 def test_apply_takes_only_mirrored_keys() -> None:
-    tx = Tx(T0, {"gsme/old": b"1"})
-    applied = gas_mirror.apply(tx, {"gsme/old": None, "gsme/new": b"2", "cred/ds": b"evil"})
-    assert applied == 2
-    assert tx.writes == {"gsme/old": None, "gsme/new": b"2"}
+    tx = Tx(T0, {"gsme/old": b"1", "gsme/big": b"abcdef"})
+    found = [
+        gas_mirror.Patch("gsme/old", None),
+        gas_mirror.Patch("gsme/new", 1, 0, b"2"),
+        gas_mirror.Patch("cred/ds", 4, 0, b"evil"),
+        gas_mirror.Patch("gsme/big", 8, 2, b"XY"),  # patched in place, padded with zeros
+        gas_mirror.Patch("gsme/zero", 3),
+    ]
+    assert gas_mirror.apply(tx, found) == 4
+    assert tx.writes == {
+        "gsme/old": None,
+        "gsme/new": b"2",
+        "gsme/big": b"abXYef\0\0",
+        "gsme/zero": b"\0\0\0",
+    }
 
 
 @pytest.fixture
@@ -138,7 +224,7 @@ def test_a_read_via_the_gpf_after_a_wake_sees_the_meters_new_value(pki: Pki) -> 
 def test_the_gpf_takes_a_refresh_only_from_its_own_gsme(pki: Pki) -> None:
     _, proxy = _machines(pki)
     stranger = Eui64.parse("00-DB-12-34-56-78-90-FF")
-    payload = gas_mirror.encode_changes([("gsme/attr/0702/0307", SITE_ID[2:])])
+    payload = gas_mirror.encode_changes(gas_mirror.whole({"gsme/attr/0702/0307": SITE_ID[2:]}))
     put = HanFrame(TunnelCommand.PUT, gas_mirror.message(stranger, 1, payload)).encode()
     step = proxy.step(MessageEvent("chf", put), T0)
     assert "gsme/attr/0702/0307" not in step.writes
