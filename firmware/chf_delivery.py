@@ -55,8 +55,9 @@ ALERT_NOT_DELIVERED: Final = 0x8F84
 #: CCS08 Firmware Transfer Alert
 CCS08: Final = 0x0128
 ALERT_FIRMWARE_TRANSFER: Final = 0x8F8A
-#: Firmware Distribution Receipt Alerts (DLMS from an ESME, GBZ from a GSME)
-RECEIPT_ALERTS: Final = frozenset({0x00CE, 0x00CF})
+#: Firmware Distribution Receipt Alerts (DLMS from an ESME, GBZ from a GSME) and the
+#: PPMID Firmware Activation Alert (CS09), the only sign a PPMID gives that an image arrived
+RECEIPT_ALERTS: Final = frozenset({0x00CE, 0x00CF, 0x012B})
 
 COMMAND: Final = "command"
 IMAGE: Final = "image"

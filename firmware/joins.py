@@ -164,12 +164,15 @@ def _certificate_names(der: bytes | None, eui: Eui64) -> bool:
         return False
 
 
-def join(machine: CommandMachine, tx: Tx, accepted: Accepted) -> bytes | None:
-    """CS03A1 / CS03A2 / CS03B / CS03C."""
+def join(
+    machine: CommandMachine, tx: Tx, accepted: Accepted, partners: Partners = METER_PARTNERS
+) -> bytes | None:
+    """CS03A1 / CS03A2 / CS03B / CS03C (``partners``: who this device joins by which method)."""
     command = command_payload(accepted)
     if not isinstance(command, JoinDeviceCommand):
         raise DecodeError("join payload is not JoinDeviceCommand", path="asn1", offset=0)
-    code = join_outcome(tx, accepted.command.header.other_information.message_code, command)
+    message_code = accepted.command.header.other_information.message_code
+    code = join_outcome(tx, message_code, command, partners)
     eui = command.other_device_entity_identifier
     if code is JoinResponseCode.SUCCESS:
         cert = command.other_device_key_agreement_certificate

@@ -18,8 +18,12 @@ A mains-powered HAN device that stays ``RUNNING``, paired (NVM ``ppmid/esme``,
   Messaging Display Message (the supplier's message), Prepayment Publish Prepay Snapshot
   (credit, emergency credit, debt), Consumer Top Up Response (outcome of a top up) and a
   Default Response refusing an emergency credit or supply enable request.
-* ``han`` -- GBCS: CS08 firmware version reads (answered), PCS01 / PCS02 responses from
-  the GSME (their Consumer Top Up Response updates the display).
+* ``han`` -- GBCS: CS08 firmware version reads (answered), the joins and unjoins the ACB
+  sends (CS03A2, CS03C, CS04AC: :mod:`~smemu.firmware.ppmid_joins`, which also decides the
+  meters served), PCS01 / PCS02 responses from the GSME (their Consumer Top Up Response
+  updates the display).
+* ``ota`` -- a firmware image the hub distributes (CS05c): verified, activated at once and
+  reported by the CS09 alert (:mod:`~smemu.firmware.ppmid_firmware`).
 
 Everything shown goes through :func:`~smemu.firmware.ppmid_display.show`: the typed display
 and its history are NVM, so tests read them (:func:`display`, :func:`display_history`).
@@ -32,7 +36,7 @@ from datetime import UTC, datetime
 from typing import ClassVar, Final
 
 from smemu.errors import DecodeError
-from smemu.firmware import ppmid_display, ppmid_keypad
+from smemu.firmware import ppmid_display, ppmid_firmware, ppmid_joins, ppmid_keypad
 from smemu.firmware.common import respond
 from smemu.firmware.common.commands import CommandMachine
 from smemu.firmware.common.credentials import Credentials
@@ -51,10 +55,11 @@ from smemu.protocols.zigbee.registry import ZclFrame, decode_frame
 from smemu.protocols.zigbee.typed import GbzPayload, ZclComponent, decode_typed
 from smemu.protocols.zigbee.zcl import DefaultResponse, ZclCommand, ZclStatus
 
-ESME_KEY: Final = "ppmid/esme"
-GSME_KEY: Final = "ppmid/gsme"
+ESME_KEY: Final = ppmid_joins.ESME_KEY
+GSME_KEY: Final = ppmid_joins.GSME_KEY
 COUNTER: Final = "ppmid/counter"
-PEER_KA: Final = "ppmid/peer_ka/"
+PEER_KA: Final = ppmid_joins.PEER_KA
+OTA_PORT: Final = "ota"
 SEQUENCE: Final = "ppmid/zcl_sequence"
 ZSE_PORT: Final = "zse"
 KEYPAD_PORT: Final = "keypad"
@@ -89,7 +94,7 @@ class PpmidMachine(CommandMachine):
     """Prepayment interface device (in-home display)."""
 
     device_type = DeviceType.PPMID
-    HANDLERS: ClassVar = {CS08: "cs08"}
+    HANDLERS: ClassVar = {CS08: "cs08", **dict.fromkeys(ppmid_joins.HANDLERS, "asn1_join")}
     UPLINK: ClassVar = "han"
 
     @staticmethod
@@ -141,6 +146,8 @@ class PpmidMachine(CommandMachine):
             self.keypad(tx, ppmid_keypad.decode_exact(event.data))
         elif event.port == ZSE_PORT:
             self.zse(tx, event.data)
+        elif event.port == OTA_PORT:
+            ppmid_firmware.on_image(self, tx, event.data)
         else:
             super().on_message(tx, event)
 
@@ -248,3 +255,8 @@ class PpmidMachine(CommandMachine):
 
     def cs08(self, tx: Tx, accepted: Accepted) -> bytes:
         return read_firmware_version(self.credentials, tx, accepted)
+
+    def asn1_join(self, tx: Tx, accepted: Accepted) -> bytes | None:
+        """CS03A2 / CS03C / CS04AC (:mod:`~smemu.firmware.ppmid_joins`)."""
+        code = accepted.command.header.other_information.message_code
+        return ppmid_joins.HANDLERS[code](self, tx, accepted)

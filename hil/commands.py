@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from smemu.errors import ConfigError, SecurityError, SmemuError
+from smemu.hil.commands_gas_tariff import gcs01a_payload, gcs01b_payload, tariff_param
 from smemu.hil.commands_han import cs08_payload, gcs38_payload
 from smemu.hil.commands_tariff import TariffSettings, ecs01a_items, ecs24_items, parse_switches
 from smemu.protocols.dlms import apdu
@@ -251,6 +252,19 @@ def _ecs01a(ctx: BuildContext, params: Params) -> bytes:
     return _request(ctx, list(ecs01a_items(tariff)))
 
 
+_TOU_DEFAULT: Final = (parse_switches(DEFAULT_SWITCHES), DEFAULT_PRICES)
+
+
+def _gcs01a(ctx: BuildContext, params: Params) -> bytes:
+    """GCS01a Set Tariff and Price on GSME: the Publish commands of the tariff (GBZ)."""
+    return gcs01a_payload(tariff_param("GCS01a", params, _TOU_DEFAULT))
+
+
+def _gcs01b(ctx: BuildContext, params: Params) -> bytes:
+    """GCS01b Set Price on GSME: Publish Tariff Information and Publish Price Matrix."""
+    return gcs01b_payload(tariff_param("GCS01b", params, _TOU_DEFAULT))
+
+
 def _fixed(payload: Callable[[], bytes]) -> Callable[[BuildContext, Params], bytes]:
     """A builder whose payload does not depend on the command (no invoke id inside)."""
 
@@ -344,6 +358,13 @@ _WINDOW: Final = (
 _WINDOW_LATE: Final = (
     ParamSpec("start", "datetime", "start of the setting period (UTC, ISO 8601)"),
     ParamSpec("end", "datetime", "end of the setting period, at most 24 h later"),
+)
+
+_GAS_TARIFF: Final = (
+    ParamSpec("switches", "switches", "HH:MM=tier,... every day (GCS01a)", required=False),
+    ParamSpec("prices", "ints", "TOU prices, 10^-5 GBP per kWh: p1,p2,...", required=False),
+    ParamSpec("standing", "int", "standing charge, 10^-5 GBP per day", required=False),
+    ParamSpec("tariff", "typed", "a whole GasTariff (API)", required=False),
 )
 
 #: Use case id -> builder. Each row cites the Use Case volume's DLMS mapping rows.
@@ -456,6 +477,21 @@ BUILDERS: Final[dict[str, UseCaseBuilder]] = {
             False,
             _gets((112, "0-0:19.10.0.255", 2)),
             summary="meter balance current_credit_amount (row 1022)",
+        ),
+        UseCaseBuilder(
+            "GCS01a",
+            True,
+            _gcs01a,
+            params=_GAS_TARIFF,
+            summary="Publish Calendar / Day / Week / Seasons / Special Days, Tariff Information, "
+            "Block Thresholds, Price Matrix (GBZ)",
+        ),
+        UseCaseBuilder(
+            "GCS01b",
+            True,
+            _gcs01b,
+            params=_GAS_TARIFF,
+            summary="Publish Tariff Information and Publish Price Matrix (GBZ)",
         ),
         UseCaseBuilder(
             "GCS38",

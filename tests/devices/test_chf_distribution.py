@@ -1,4 +1,4 @@
-"""The comms hub in a premises: firmware distribution (CS05, CCS08) and service 21 waits."""
+"""The comms hub in a premises: firmware distribution (CS05a-c, CCS08, CS09), service 21 waits."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from smemu.devices.config import load_config
 from smemu.devices.premises import Premises
-from smemu.firmware import chf_delivery, chf_firmware
+from smemu.firmware import chf_delivery, chf_firmware, ppmid_firmware
 from smemu.firmware import firmware_image as fw
 from smemu.firmware.common.credentials import Role
 from smemu.firmware.common.machine import DeviceType
@@ -24,7 +24,9 @@ from smemu.protocols.asn1 import (
 )
 from smemu.protocols.asn1.firmware import (
     ActivateFirmwareResponse,
+    ActivateImageResponse,
     ActivationResponseCode,
+    FirmwareActivationAlert,
     FirmwareTransferResponseCode,
 )
 from smemu.protocols.dlms import apdu
@@ -142,23 +144,52 @@ def test_image_reaches_the_esme_which_verifies_and_activates_it(tmp_path: Path) 
     _run(tmp_path, "fw-esme", body)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the PPMID machine takes no image on an 'ota' port yet (firmware/ppmid.py: "
-    "firmware_image.on_image as the ESME does); until then the transfer times out",
-)
-def test_image_reaches_the_ppmid_which_verifies_it(tmp_path: Path) -> None:
+def _cs09(out: list[bytes]) -> list[FirmwareActivationAlert]:
+    found = []
+    for data in out:
+        inner = _signed(data)
+        if inner.header.other_information.message_code == ppmid_firmware.CS09:
+            payload = decode_typed(inner.payload, message_code=ppmid_firmware.CS09, cra=Cra.ALERT)
+            assert isinstance(payload, FirmwareActivationAlert)
+            found.append(payload)
+    return found
+
+
+def test_image_reaches_the_ppmid_which_verifies_activates_and_alerts_cs09(
+    tmp_path: Path,
+) -> None:
+    # CS05c: a PPMID has no CS06 and no distribution receipt; it runs a verified image at once
+    # and tells the ACB by CS09 (Use Case volume, DCC mapping table: CS05c, CS09).
+    _trust_manufacturer(tmp_path, DeviceType.PPMID)
+
+    async def body(p: Premises, out: list[bytes]) -> None:
+        ppmid = p.device(DeviceType.PPMID)
+        p.chf.message("ota", chf_firmware.envelope(ppmid.eui, IMAGE))
+        await p.settle()
+        assert ppmid.machine.nvm.get(fw.FIRMWARE_VERSION) == VERSION
+        assert fw.PENDING_IMAGE not in ppmid.machine.nvm
+        [cs09] = _cs09(out)
+        assert (cs09.firmware_version, cs09.activate_image_response) == (
+            VERSION,
+            ActivateImageResponse.SUCCESS,
+        )
+        [alert] = [_signed(d) for d in out if _codes([d]) == [ppmid_firmware.CS09]]
+        assert alert.header.recipient == _head_end(p).party(Role.ACCESS_CONTROL_BROKER)
+
+    _run(tmp_path, "fw-ppmid", body)
+
+
+def test_the_hub_reports_the_ppmid_transfer_a_success(tmp_path: Path) -> None:
     _trust_manufacturer(tmp_path, DeviceType.PPMID)
 
     async def body(p: Premises, out: list[bytes]) -> None:
         ppmid = p.device(DeviceType.PPMID)
         p.chf.message("ota", chf_firmware.envelope(ppmid.eui, IMAGE))
         await p.advance(timedelta(hours=2))
-        assert ppmid.machine.nvm.get(fw.PENDING_IMAGE) == IMAGE
         [ccs08] = _ccs08(out)
         assert ccs08.response_code is FirmwareTransferResponseCode.SUCCESS
 
-    _run(tmp_path, "fw-ppmid", body)
+    _run(tmp_path, "fw-ppmid-ccs08", body)
 
 
 def test_unplugged_target_gets_file_transfer_failure(tmp_path: Path) -> None:

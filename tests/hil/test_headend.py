@@ -10,6 +10,7 @@ import pytest
 from smemu.errors import ConfigError, HalTimeout
 from smemu.firmware.common.credentials import Role
 from smemu.hil.commands import BUILDERS, BuildContext, UseCaseNotImplemented, message_code_of
+from smemu.hil.commands_gas_tariff import read_back
 from smemu.hil.commands_tariff import from_ecs01a
 from smemu.hil.demo import ACB, ESME, SUPPLIER, demo_keystore
 from smemu.hil.headend import (
@@ -80,10 +81,13 @@ def test_builder_matches_reference_commands(use_case: str, rtds_dir: Path) -> No
         if h.message_code != code:
             continue
         params: dict[str, object] = {}
-        if frame.payload_family(inner.payload) == "dlms":  # ASN.1 / GBZ builders take none
+        family = frame.payload_family(inner.payload)
+        if family == "dlms":
             request = apdu.decode_exact(inner.payload)
             assert isinstance(request, apdu.AccessRequestMessage)
             params = _reference_params(use_case, request)
+        elif family == "gbz" and use_case in ("GCS01a", "GCS01b"):
+            params = {"tariff": read_back(inner.payload)}  # other GBZ / ASN.1 take none
         ctx = BuildContext(h.originator_counter, h.originator, h.recipient)
         assert builder.build(ctx, params) == inner.payload, path.name
         assert builder.critical == bool(inner.signature), path.name
