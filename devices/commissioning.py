@@ -5,7 +5,9 @@ its keys (:meth:`~smemu.devices.device.Device.open`), what an installer would se
 PPMID learns the ESME and GSME it serves (and the GSME's key agreement key, which MACs its
 PCS01 / PCS02 commands), the HCALC gets its switch calendars: those of the premises file
 (:meth:`~smemu.devices.config.PremisesConfig.hcalc_config`), else the built-in ones of
-:func:`default_hcalc_config`. The machines' own
+:func:`default_hcalc_config`; the ESME joins every PPMID and HCALC to its device log and
+makes the HCALCs' switches its auxiliary controllers 1, 2, ... in file order
+(:func:`~smemu.firmware.esme_han.commission`). The machines' own
 commissioning steps (:meth:`~smemu.firmware.ppmid.PpmidMachine.pair`,
 :meth:`~smemu.firmware.hcalc.HcalcMachine.configure`) write through a scratch
 :class:`~smemu.firmware.common.machine.Tx`, so the NVM layout stays theirs.
@@ -19,6 +21,8 @@ from typing import Final
 from smemu.devices.config import PremisesConfig, hcalc_seed
 from smemu.devices.device import DeviceSpec
 from smemu.devices.keys import Pki
+from smemu.errors import ConfigError
+from smemu.firmware import esme_han
 from smemu.firmware.common.machine import DeviceType, Tx
 from smemu.firmware.hcalc import HcalcConfig, HcalcMachine
 from smemu.firmware.ppmid import PpmidMachine
@@ -77,4 +81,14 @@ def commissioning_writes(
         )
     elif spec.type is DeviceType.HCALC:
         HcalcMachine.configure(tx, hcalc_config_of(config, spec))
+    elif spec.type is DeviceType.ESME:
+        hcalcs = [
+            (d.eui, hcalc_config_of(config, d).switches) for d in config.of_type(DeviceType.HCALC)
+        ]
+        try:
+            esme_han.commission(
+                tx, ppmids=[d.eui for d in config.of_type(DeviceType.PPMID)], hcalcs=hcalcs
+            )
+        except ValueError as exc:  # more HCALC switches than auxiliary controllers
+            raise ConfigError(f"{spec.name}: {exc}") from exc
     return {key: value for key, value in tx.writes.items() if value is not None}

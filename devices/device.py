@@ -95,7 +95,7 @@ class Device:
         self.recent: deque[LogEntry] = deque(maxlen=200)
         self._timers: dict[str, TimerHandle] = {}
         self._sender: Sender | None = None
-        #: called after every committed step (the premises' ZSE link watches the ESME)
+        #: called after every committed step (tests, tools)
         self.observers: list[StepObserver] = []
         self.closed = False
         #: the last known state of each discrete line (``power``, ``tamper``, ``hot_shoe``)

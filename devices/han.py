@@ -17,6 +17,11 @@ link) is a tunnel *client*, the comms hub the *server*:
 
 Frames are delivered on a later loop iteration (never re-entrantly); every frame put on the
 medium is shown to :attr:`HanMedium.sniffers` first (tests, captures).
+
+Beside the tunnels, :class:`ZseLink` carries the ZigBee Smart Energy application frames
+between the ESME and its PPMIDs and HCALCs (``zse``: PECS01-03 and Publish Prepay
+Snapshot; ``alc``: HECS01 load control), which GBCS leaves to the ZSE layer secured by the
+HAN link. The ESME firmware serves them itself; the link only delivers them.
 """
 
 from __future__ import annotations
@@ -24,13 +29,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Final
 
 from smemu.devices.device import Device
 from smemu.errors import DecodeError, LocalProtocolError
 from smemu.firmware.common import han
-from smemu.firmware.common.machine import DeviceType, MachineState
+from smemu.firmware.common.machine import DeviceType, MachineState, Outgoing
+from smemu.firmware.joins import PREFIX as JOIN_PREFIX
 from smemu.protocols.gbcs.types import Eui64
 from smemu.protocols.zigbee import tunnel
 
@@ -38,6 +45,11 @@ log = logging.getLogger(__name__)
 
 #: Observer of the HAN: (sender EUI, receiver EUI, ZCL frame bytes).
 HanSniffer = Callable[[Eui64, Eui64, bytes], None]
+#: Observer of the ZSE application frames: (port, sender EUI, receiver EUI, frame bytes).
+ZseSniffer = Callable[[str, Eui64, Eui64, bytes], None]
+
+ZSE_PORT: Final = "zse"  #: prepayment frames, ``cluster id(2, BE) | ZCL frame``
+ALC_PORT: Final = "alc"  #: HECS01 load control frames
 
 
 @dataclass(slots=True)
@@ -230,3 +242,68 @@ class HanMedium:
         status = tunnel.TransferDataStatus.NO_SUCH_TUNNEL
         frame = han.transfer_data_error(seq, tunnel_id, to_client=to_client, status=status)
         self._put(source, to, frame)
+
+
+class ZseLink:
+    """The ZSE application frames of one premises, delivered port to port.
+
+    * a frame on ``zse`` or ``alc`` that names its destination goes to that device's port of
+      the same name (a PPMID's requests to its ESME, the ESME's answers, snapshots and
+      SetState commands);
+    * an HCALC's ``alc`` frame names none: it goes to the ESME whose device log holds the
+      HCALC (``join/<eui hex>``), else to the premises' first ESME.
+
+    A frame for a device that is absent, closed or without power is lost (counted as
+    ``zse_unroutable``); every frame delivered is shown to :attr:`sniffers` first.
+    Frames are delivered on a later loop iteration, never re-entrantly; :attr:`inflight`
+    counts those not yet delivered, for :meth:`~smemu.devices.premises.Premises.settle`.
+    """
+
+    PORTS: Final = (ZSE_PORT, ALC_PORT)
+
+    def __init__(self, devices: Mapping[Eui64, Device], count: Callable[[str], None]) -> None:
+        self.devices = devices
+        self.sniffers: list[ZseSniffer] = []
+        self.inflight = 0
+        self._count = count
+
+    def route(self, device: Device, out: Outgoing) -> bool:
+        """Take a device's output if it is a ZSE / load control frame; False otherwise."""
+        if out.port not in self.PORTS:
+            return False
+        to = out.to
+        if to is None and device.spec.type is DeviceType.HCALC:
+            to = self.esme_of(device.eui)
+        if to is None:
+            self._count("zse_unroutable")
+        else:
+            self._deliver(out.port, device.eui, to, out.data)
+        return True
+
+    def esme_of(self, eui: Eui64) -> Eui64 | None:
+        """The ESME that joined device ``eui`` (else the first ESME of the premises)."""
+        key = JOIN_PREFIX + bytes(eui).hex()
+        esmes = [d for d in self.devices.values() if d.spec.type is DeviceType.ESME]
+        for esme in esmes:
+            if key in esme.machine.nvm:
+                return esme.eui
+        return esmes[0].eui if esmes else None
+
+    def _deliver(self, port: str, source: Eui64, to: Eui64, data: bytes) -> None:
+        device = self.devices.get(to)
+        if device is None or device.closed or not device.powered:
+            self._count("zse_unroutable")
+            return
+        self._count("zse_frames")
+        for sniffer in self.sniffers:
+            sniffer(port, source, to, data)
+        self.inflight += 1
+
+        def run() -> None:
+            self.inflight -= 1
+            if not device.closed and device.powered:
+                device.message(port, data, source)
+            else:
+                self._count("zse_unroutable")
+
+        asyncio.get_running_loop().call_soon(run)

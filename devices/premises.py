@@ -31,9 +31,8 @@ from urllib.parse import urlsplit
 from smemu.devices.commissioning import commissioning_writes
 from smemu.devices.config import PremisesConfig
 from smemu.devices.device import Device, DeviceSpec
-from smemu.devices.han import HanMedium
+from smemu.devices.han import HanMedium, ZseLink
 from smemu.devices.keys import Pki, add_devices, init_pki, load_pki
-from smemu.devices.zse import ZseLink
 from smemu.errors import ConfigError, DecodeError, HalError, HalTimeout
 from smemu.firmware import chf, gpf
 from smemu.firmware.common.credentials import Role
@@ -214,7 +213,6 @@ class Premises:
                 store = self.state_dir / f"{spec.name}-{spec.eui.hex()}.db"
                 device = Device.open(spec, store, self.clock, self._provisioning(spec))
                 device.connect(self._route)
-                device.observers.append(self.zse.after_step)
                 self.devices[spec.eui] = device
             medium = HanMedium(self.chf, self._tally)
             for device in self.devices.values():

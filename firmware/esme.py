@@ -119,8 +119,8 @@ class EsmeMachine(CommandMachine):
         super().booted(tx)
         tariff.rearm(tx)
         esme_han.due(tx)
-        self.registers_due(tx)
         self.power(tx, True)  # power applied: ends an outage the meter recorded
+        self.registers_due(tx)
 
     # ------------------------------------------------------------- register engine
 
@@ -134,6 +134,12 @@ class EsmeMachine(CommandMachine):
     def registers_due(self, tx: Tx) -> None:
         """Advance the engine (both elements' on a twin-element meter) to now, act on its
         events, and set the next wake-up."""
+        load = self.advance_registers(tx)
+        tx.timer(REGISTERS_TIMER, metering.instant(esme_registers.next_wake(tx, load)))
+        esme_han_zse.publish(tx)
+
+    def advance_registers(self, tx: Tx) -> metering.LoadModel:
+        """Advance the engine(s) to now and act on the events; returns the load model."""
         load = self.load_model(tx)
         closed = supply.closed(tx)
         events = metering.catch_up(tx, load, closed=closed)
@@ -141,8 +147,7 @@ class EsmeMachine(CommandMachine):
             disabled = (e.t for e in events if e.code == lay.E_SUPPLY_DISABLED)
             esme_twin.catch_up(tx, closed=closed, disabled_at=next(disabled, None))
         self.engine_events(tx, events)
-        tx.timer(REGISTERS_TIMER, metering.instant(esme_registers.next_wake(tx, load)))
-        esme_han_zse.publish(tx)
+        return load
 
     def engine_events(self, tx: Tx, events: list[Event]) -> None:
         """Turn engine events into supply moves, log entries and alerts."""
@@ -248,23 +253,31 @@ class EsmeMachine(CommandMachine):
         outage of :data:`OUTAGE_ALERT_AFTER` or more the meter raises ECS80 (0x0067) to the
         network operator: alert 0x8F36 "Supply Outage Restored - outage >= 3 minutes" with
         the interruption and restoration date-times (gbcs-reference.md 5.4).
+
+        Metrology stops with the power: at the loss the registers are brought up to the loss
+        instant and the outage is kept as a span without consumption
+        (:func:`~smemu.firmware.metering.power_lost`); the return closes the span, and the
+        caller (:meth:`booted`) advances the registers from there.
         """
         now = device_time(tx)
         if not on:
             if tx.get(OUTAGE_START) is None:
+                self.advance_registers(tx)
+                metering.power_lost(tx, metering.epoch(tx.now))
+                tx.timer(REGISTERS_TIMER, None)  # nothing is metered until power returns
                 tx.put(OUTAGE_START, respond.cosem_datetime(now))
                 tx.put_json(OUTAGE_START_S, int(tx.now.timestamp()))
                 tx.log("event", "supply outage")
             return
         started = tx.get(OUTAGE_START)
         start_s = tx.get_json(OUTAGE_START_S, None)
+        metering.power_restored(tx, metering.epoch(tx.now))
         if started is None:
             return
         tx.delete(OUTAGE_START)
         tx.delete(OUTAGE_START_S)
         lasted = int(tx.now.timestamp()) - (start_s if isinstance(start_s, int) else 0)
         tx.log("event", f"supply restored after {lasted} s")
-        self.registers_due(tx)
         operator = self.credentials.anchor(Role.NETWORK_OPERATOR)
         if lasted < OUTAGE_ALERT_AFTER.total_seconds() or operator is None:
             return

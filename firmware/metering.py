@@ -11,6 +11,11 @@ logs are views of that state (:func:`registers`, :func:`logs`).
 Register values are valid at half-hour boundaries (the engine's interval): a read between
 two boundaries shows the registers of the last one.
 
+Mains outages: a meter without power measures nothing. :func:`power_lost` and
+:func:`power_restored` keep the spans without supply (``esme/dark``); :func:`catch_up`
+gives every interval only the share of its energy that falls outside them (an interval cut
+by the loss or the return is pro-rated by the seconds it had power).
+
 A twin-element meter keeps a second engine meter for its secondary element under its own
 NVM keys (:data:`SECONDARY`); every function here takes the :class:`Element` whose keys it
 works on (default: :data:`PRIMARY`).
@@ -20,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
@@ -35,6 +40,8 @@ STATE: Final = "reg/state"
 LOGS: Final = "reg/logs"
 TABLE: Final = "reg/table"
 LOAD: Final = "esme/load"  #: JSON {"watts": int} or {"watts": int, "seed": int}
+#: JSON [[off, on or null], ...]: UTC seconds of the mains outages the engine may still meet
+DARK: Final = "esme/dark"
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +187,90 @@ def logs(tx: Tx, element: Element = PRIMARY) -> bytes:
     return tx.get(element.logs) or b""
 
 
+Span = tuple[int, int | None]  #: a mains outage: (lost, restored or None while it lasts)
+
+
+def dark_spans(tx: Tx) -> list[Span]:
+    """The outages kept in NVM, oldest first."""
+    raw = tx.get_json(DARK, [])
+    spans: list[Span] = []
+    if isinstance(raw, list):
+        for item in raw:
+            if isinstance(item, list) and len(item) == 2 and isinstance(item[0], int):
+                spans.append((item[0], item[1] if isinstance(item[1], int) else None))
+    return spans
+
+
+def power_lost(tx: Tx, at: int) -> None:
+    """The mains supply went at UTC ``at``: no consumption from then on.
+
+    The caller brings every element's engine to the loss first, so a span that ended
+    before the interval of the loss can no longer touch an interval still to advance over:
+    it is forgotten.
+    """
+    if any(on is None for _, on in dark_spans(tx)):
+        return  # already dark
+    kept = [s for s in dark_spans(tx) if s[1] is None or s[1] > floor_interval(at)]
+    tx.put_json(DARK, [list(s) for s in kept] + [[at, None]])
+
+
+def power_restored(tx: Tx, at: int) -> None:
+    """The mains supply came back at UTC ``at``: consumption resumes from that instant."""
+    spans = dark_spans(tx)
+    if not spans or spans[-1][1] is not None:
+        return
+    off = spans[-1][0]
+    spans[-1] = (off, max(off, at))
+    tx.put_json(DARK, [list(s) for s in spans])
+
+
+def _union(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+def imports(
+    load: LoadModel, t_from: int, t_to: int, *, closed: bool, dark: Sequence[Span] = ()
+) -> array[int]:
+    """uint16 Wh per interval over [t_from, t_to) (one value when every interval takes the
+    same): nothing while the load switch is open; outside the ``dark`` spans only."""
+    if not closed:
+        return array("H", (0,))
+    step = lay.INTERVAL
+    hit = [
+        (max(off, t_from), t_to if on is None else min(on, t_to))
+        for off, on in dark
+        if off < t_to and (on is None or on > t_from)
+    ]
+    hit = _union([(a, b) for a, b in hit if a < b])
+    series = load.series(t_from, t_to)
+    if not hit:
+        return series
+    count = (t_to - t_from) // step
+    base = series if len(series) == count else series * count
+    out = array("H", base)
+    partial: dict[int, int] = {}  # interval index -> dark seconds in it
+    for a, b in hit:
+        lo, hi = -(-(a - t_from) // step), (b - t_from) // step
+        if hi > lo:
+            out[lo:hi] = array("H", bytes(2 * (hi - lo)))
+        first, last = (a - t_from) // step, (b - 1 - t_from) // step
+        for i in {first, last}:
+            if lo <= i < hi:
+                continue  # wholly dark
+            start = t_from + i * step
+            dark_s = min(b, start + step) - max(a, start)
+            partial[i] = min(step, partial.get(i, 0) + dark_s)
+    for i, dark_s in partial.items():
+        out[i] = base[i] * (step - dark_s) // step
+    return out
+
+
 def catch_up(
     tx: Tx,
     load: LoadModel,
@@ -189,7 +280,8 @@ def catch_up(
     element: Element = PRIMARY,
 ) -> list[Event]:
     """Advance the engine to the last half-hour boundary at or before ``until`` (default
-    ``tx.now``) in one call; ``closed`` False (supply open by command) means no consumption."""
+    ``tx.now``) in one call; ``closed`` False (supply open by command) means no consumption,
+    and nothing is consumed while the meter has no mains supply (:func:`dark_spans`)."""
     migrate(tx, element)
     state = state_words(tx, element)
     t_from = state[lay.S_T]
@@ -198,9 +290,9 @@ def catch_up(
         return []
     table = tx.get(element.table) or bytes(lay.TABLE_BYTES)
     log_region = bytearray(tx.get(element.logs) or b"")
-    imports = load.series(t_from, t_to) if closed else array("H", (0,))
+    imports_wh = imports(load, t_from, t_to, closed=closed, dark=dark_spans(tx))
     data = engine_advance(
-        table, memoryview(state).cast("B"), log_region or None, t_from, t_to, imports, None
+        table, memoryview(state).cast("B"), log_region or None, t_from, t_to, imports_wh, None
     )
     tx.put(element.state, state.tobytes())
     if log_region:
@@ -245,20 +337,26 @@ def intervals_of_credit(table: array[int], load: LoadModel, credit: int) -> int:
 
 
 __all__ = [
+    "DARK",
     "LOAD",
     "PRIMARY",
     "SECONDARY",
     "Element",
     "LoadModel",
+    "Span",
     "catch_up",
+    "dark_spans",
     "epoch",
     "floor_interval",
     "has_state",
+    "imports",
     "initialise",
     "instant",
     "intervals_of_credit",
     "logs",
     "mutate",
+    "power_lost",
+    "power_restored",
     "registers",
     "replace_table",
     "state_words",

@@ -6,7 +6,8 @@ through :class:`~smemu.hil.headend.HeadEnd` and the use case builders of
 :mod:`smemu.hil.commands`: (1) what joined and which firmware each device runs, (2) the
 import and TOU registers, (3) a time-of-use tariff set and read back, (4) a week later the
 registers again and the week's bill from the meter's own TOU registers and prices, (5) a
-top-up (balance before and after, and on the PPMID), (6) the HCALC's switching over a day,
+top-up (balance before and after, and on the PPMID), (6) the HCALC's switching over a day
+(:mod:`smemu.hil.demo_hcalc`: calendars, a boost, an ECS47a the ESME passes on, ECS35g),
 (7) the supply opened, a replay refused, no energy recorded while off, the supply closed,
 (8) a gas read queued until the GSME wakes. Every command prints one line saying what the
 answer shows; every step adds one :class:`StoryRow` to the summary; the WAN conversation
@@ -28,14 +29,14 @@ from smemu.devices.commissioning import hcalc_config_of
 from smemu.devices.config import load_config
 from smemu.devices.premises import PORTS, Premises
 from smemu.errors import DecodeError, SecurityError
-from smemu.firmware import hcalc, hcalc_frames, ppmid
+from smemu.firmware import ppmid
 from smemu.firmware.common.credentials import Role
 from smemu.firmware.common.machine import DeviceType
 from smemu.hil import demo_answers as answers
 from smemu.hil.capture import PcapWriter
-from smemu.hil.commands import dlms_date_time
 from smemu.hil.commands_tariff import TariffSettings, parse_switches, read_back
 from smemu.hil.demo_answers import kwh, money
+from smemu.hil.demo_hcalc import hcalc_day
 from smemu.hil.demo_material import (
     ACB,
     ESME,
@@ -79,7 +80,6 @@ TARIFF_SWITCHES: Final = "00:00=1,07:00=2,23:00=1"
 TARIFF_PRICES: Final = (15_000, 30_000)  #: 10^-5 currency units per kWh
 RATE_NAMES: Final = {1: "night", 2: "day"}
 TOP_UP_PENNIES: Final = 1000
-BOOST_MINUTES: Final = 30
 
 
 @dataclass(slots=True)
@@ -232,7 +232,7 @@ async def _walk(story: Story) -> None:
     await _tariff(story)
     await _week(story)
     await _top_up(story)
-    await _hcalc(story)
+    await hcalc_day(story)
     await _supply(story)
     await _gas(story)
     esme = story.premises.device(DeviceType.ESME)
@@ -435,58 +435,6 @@ async def _top_up(story: Story) -> None:
         return
     on_ppmid = "-" if shown.credit is None else money(shown.credit * 1000)
     story.end(f"balance {money(before)} -> {money(after)}; PPMID shows {on_ppmid}")
-
-
-async def _hcalc(story: Story) -> None:
-    p = story.premises
-    hc = p.device(DeviceType.HCALC)
-    story.begin(
-        "6 HCALC day",
-        "6. The HCALC over a day: its switch calendars (with random offsets), a consumer "
-        f"boost of {BOOST_MINUTES} minutes at 10:00, and an ECS47a to auxiliary controller 1",
-    )
-    now = p.clock.now()
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
-    start, end = midnight + timedelta(hours=18), midnight + timedelta(hours=20)
-    await story.command(
-        "ECS47a",
-        DeviceType.ESME,
-        {"controller": 1, "state": 100, "start": dlms_date_time(start),
-         "end": dlms_date_time(end)},
-        say=lambda r: "switch 1 on 18:00-20:00: " + (
-            "refused" if answers.failures(r) else "setting period and state stored by the ESME"),
-    )  # fmt: skip
-    story.echo("   (the ESME does not pass ECS47a on to the HCALC yet: the timeline below is "
-               "the HCALC's calendars and boost)")  # fmt: skip
-    await p.advance(midnight + timedelta(hours=10) - now)
-    p.press(DeviceType.HCALC, "ui", hcalc_frames.encode(hcalc_frames.Boost(1, BOOST_MINUTES)))
-    await p.settle()
-    await p.advance(midnight + timedelta(days=1) - p.clock.now())
-    story.look_at(DeviceType.HCALC)
-    changes: list[tuple[int, datetime, bool]] = []
-    story.echo(f"   switch changes on {midnight:%Y-%m-%d} (on = load switch closed):")
-    for switch in (1, 2):
-        line = [
-            (at, closed)
-            for at, closed in hcalc.switch_timeline_of(hc.machine.nvm, switch)
-            if midnight <= at < midnight + timedelta(days=1)
-        ]
-        changes += [(switch, at, closed) for at, closed in line]
-        text = ", ".join(f"{at:%H:%M:%S} {'on' if c else 'off'}" for at, c in line)
-        story.echo(f"     switch {switch}: {text or 'no change'}")
-    notices = [n for n in p.zse.notices if n.at >= midnight]
-    for notice in notices:
-        frame = notice.frame
-        what = (
-            f"boost on switch {frame.switch} {'started' if frame.active else 'ended'}"
-            if isinstance(frame, hcalc_frames.OverrideNotice)
-            else type(frame).__name__
-        )
-        story.echo(f"     {notice.at:%H:%M} the HCALC tells the ESME: {what}")
-    story.facts["hcalc_changes"] = changes
-    story.facts["hcalc_notices"] = notices
-    story.end(f"{len(changes)} switch changes, boost 10:00-10:{BOOST_MINUTES:02d}, "
-              f"{len(notices)} notices to the ESME")  # fmt: skip
 
 
 async def _supply(story: Story) -> None:

@@ -16,6 +16,7 @@ is sent and its answer kept whatever it says.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from array import array
@@ -259,6 +260,15 @@ class Story:
         self.esme_ref = RefMeter.start(esme_table(), start)
         self.gsme_ref: RefMeter | None = None  # from the GSME's first command (see below)
         self.off: tuple[int, int] | None = None
+        #: when the HCALC asked its ESME for a refresh (seen on the ZSE link)
+        self.refresh_requests: list[datetime] = []
+        p.zse.sniffers.append(self._sniff)
+
+    def _sniff(self, port: str, source: Eui64, to: Eui64, data: bytes) -> None:
+        if port == "alc" and source == self.hc.eui and to == self.esme.eui:
+            with contextlib.suppress(DecodeError):
+                if isinstance(hcalc_frames.decode_exact(data), hcalc_frames.RefreshRequest):
+                    self.refresh_requests.append(self.p.clock.now())
 
     # -- head-end ------------------------------------------------------------------
 
@@ -345,6 +355,7 @@ async def _play(state: Path, life: Life) -> None:
         s = Story(p, life)
         t0 = p.clock.now()
         life.start = t0
+        commissioned = s.gsme.machine.nvm.get(gas_metering.STATE)  # engine state at T0, if any
         esme, gsme, gpf, hc = s.esme, s.gsme, s.gpf, s.hc
         he = s.head_end
 
@@ -357,11 +368,11 @@ async def _play(state: Path, life: Life) -> None:
         life.tables["esme"] = (metering.table_words(tx).tobytes(), s.esme_ref.table)
         await s.send("GCS38 queued", he.build("GCS38", gsme.eui))
         await s.until(at(t0, 0, 0, 31))
-        raw = gsme.machine.nvm.get(gas_metering.STATE)
+        raw = commissioned or gsme.machine.nvm.get(gas_metering.STATE)
         first = array("q")
         first.frombytes(raw or lay.new_state(epoch(t0)).tobytes())
-        # The GSME's engine starts at its first command; the reference starts there too
-        # (a separate test asks for registers from commissioning).
+        # The reference starts where the GSME's engine started: at commissioning, or at its
+        # first command (a separate test asks for registers from commissioning).
         s.gsme_ref = RefMeter.start(gsme_table(), first[lay.S_T])
         life.tables["gsme"] = (gsme.machine.nvm.get(gas_metering.TABLE, b""), s.gsme_ref.table)
 
@@ -439,9 +450,7 @@ async def _play(state: Path, life: Life) -> None:
         p.han.join_all()
         await p.settle()
         await s.until(at(t0, 55, 13, 0))
-        life.hcalc_refresh_requests = [
-            n.at for n in p.zse.notices if isinstance(n.frame, hcalc_frames.RefreshRequest)
-        ]
+        life.hcalc_refresh_requests = s.refresh_requests
 
         # Day 60: the end; the ESME answers a balance read (brings its engine to now).
         life.end = at(t0, DAYS, 0, 5)

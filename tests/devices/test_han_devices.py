@@ -10,20 +10,25 @@ from pathlib import Path
 import pytest
 
 from smemu.devices.config import load_config
+from smemu.devices.device import Device
 from smemu.devices.premises import STATE_FILE, Premises
-from smemu.devices.zse import esme_credit
 from smemu.errors import ConfigError
-from smemu.firmware import hcalc, hcalc_frames, ppmid
+from smemu.firmware import esme_han, esme_han_zse, hcalc, hcalc_frames, joins, ppmid
 from smemu.firmware.common.credentials import Role
-from smemu.firmware.common.machine import DeviceType
+from smemu.firmware.common.machine import DeviceType, Tx
 from smemu.firmware.ppmid_keypad import Action, KeypadEntry
 from smemu.hil.headend import HeadEnd
+from smemu.protocols.asn1.values import DeviceType as LogType
 
 pytestmark = pytest.mark.timeout(60)
 
 
 def _premises(state: Path, name: str) -> Premises:
     return Premises(load_config(None), state, wan=f"virtual://{name}", speed=0.0)
+
+
+def _credit(esme: Device) -> esme_han_zse.Credit | None:
+    return esme_han_zse.credit(Tx(esme.clock.now(), esme.machine.nvm))
 
 
 def _head_end(p: Premises) -> HeadEnd:
@@ -95,36 +100,85 @@ def test_consumer_top_up_on_the_ppmid_keypad(tmp_path: Path) -> None:
             entry = KeypadEntry(Action.TOP_UP, utrn=utrn)
             p.press(DeviceType.PPMID, "keypad", entry.encode())
             await p.settle()
-            assert esme_credit(esme) == (300, 0, 0)
+            assert _credit(esme) == (300, 0, 0)
             pp = p.device(DeviceType.PPMID)
             shown = ppmid.display(pp.machine.nvm)
             assert (shown.credit, shown.status) == (300, "Top up accepted")
             # the same UTRN again is a duplicate: no credit, the display says so
             p.press(DeviceType.PPMID, "keypad", entry.encode())
             await p.settle()
-            assert esme_credit(esme) == (300, 0, 0)
+            assert _credit(esme) == (300, 0, 0)
             assert ppmid.display(pp.machine.nvm).status == "Top up rejected"
 
     asyncio.run(run())
 
 
-def test_hcalc_boost_notifies_the_esme_and_bad_frames_are_counted(tmp_path: Path) -> None:
+def test_the_esme_is_commissioned_with_its_han_devices(tmp_path: Path) -> None:
+    async def run() -> None:
+        async with _premises(tmp_path, "han-e") as p:
+            esme, pp, hc = (p.device(k) for k in (DeviceType.ESME, DeviceType.PPMID,
+                                                  DeviceType.HCALC))  # fmt: skip
+            tx = Tx(p.clock.now(), esme.machine.nvm)
+            assert joins.entry_type(tx, pp.eui) is LogType.PPMID
+            assert joins.entry_type(tx, hc.eui) is LogType.HCALCS
+            # the HCALC's two switches are auxiliary controllers 1 and 2
+            assert [esme_han.hcalc_of(tx, n) for n in range(1, 4)] == [
+                (hc.eui, 1), (hc.eui, 2), None
+            ]  # fmt: skip
+            assert p.zse.esme_of(hc.eui) == esme.eui
+
+    asyncio.run(run())
+
+
+def test_hcalc_boost_reaches_the_esme_log_and_bad_frames_are_counted(tmp_path: Path) -> None:
     async def run() -> None:
         async with _premises(tmp_path, "han-d") as p:
+            seen: list[tuple[str, object, object]] = []
+            p.zse.sniffers.append(lambda port, src, to, data: seen.append((port, src, to)))
             await p.advance(timedelta(hours=10))
             p.press(DeviceType.HCALC, "ui", hcalc_frames.encode(hcalc_frames.Boost(1, 20)))
             await p.advance(timedelta(hours=1))
-            kinds = [(type(n.frame).__name__, getattr(n.frame, "active", None))
-                     for n in p.zse.notices]  # fmt: skip
-            assert kinds == [("OverrideNotice", True), ("OverrideNotice", False)]
-            ends = [n.at - p.zse.notices[0].at for n in p.zse.notices]
-            assert ends[-1] == timedelta(minutes=30)  # 20 minutes round up to 15-minute steps
-            hc = p.device(DeviceType.HCALC)
+            esme, hc = p.device(DeviceType.ESME), p.device(DeviceType.HCALC)
+            assert ("alc", hc.eui, esme.eui) in seen
+            log = esme_han.log_entries(Tx(p.clock.now(), esme.machine.nvm))
+            boost = [(t, sa) for t, sa, _outcome, _id in log if sa & 0xFF in (0x31, 0x30)]
+            assert [sa for _, sa in boost] == [
+                1 << 8 | esme_han.ACTION_OVERRIDE_START, 1 << 8 | esme_han.ACTION_OVERRIDE_END
+            ]  # fmt: skip
+            # 20 minutes round up to 15-minute steps
+            assert boost[1][0] - boost[0][0] == 30 * 60
             before = dict(hc.machine.nvm)
             p.press(DeviceType.HCALC, "ui", b"\x01\x19\xff")
             await p.settle()
             assert hc.stats["bad_input"] == 1 and dict(hc.machine.nvm) == before
             with pytest.raises(ConfigError):
                 p.press(DeviceType.HCALC, "han", b"")
+
+    asyncio.run(run())
+
+
+def test_the_esme_answers_the_hcalc_refresh_after_an_outage(tmp_path: Path) -> None:
+    async def run() -> None:
+        async with _premises(tmp_path, "han-f") as p:
+            await p.advance(timedelta(hours=2))
+            hc = p.device(DeviceType.HCALC)
+            hc.line("power", False)
+            await p.advance(timedelta(minutes=10))
+            hc.line("power", True)
+            assert hc.machine.nvm.get(hcalc.REFRESH_PENDING) is not None
+            await p.settle()
+            assert hc.machine.nvm.get(hcalc.REFRESH_PENDING) is None
+            esme = p.device(DeviceType.ESME)
+            log = esme_han.log_entries(Tx(p.clock.now(), esme.machine.nvm))
+            # no command in force: both switches handed back to their calendars
+            actions = [sa for _, sa, _o, _i in log if sa & 0xFF == esme_han.ACTION_CALENDAR]
+            assert actions == [1 << 8 | 0x20, 2 << 8 | 0x20]
+            # an ESME without power loses the request: the HCALC keeps asking
+            esme.line("power", False)
+            hc.line("power", False)
+            hc.line("power", True)
+            await p.settle()
+            assert hc.machine.nvm.get(hcalc.REFRESH_PENDING) is not None
+            assert p.stats["zse_unroutable"] >= 1
 
     asyncio.run(run())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -103,6 +103,18 @@ def test_story_outcomes(story: tuple[Story, list[str]]) -> None:
     assert offsets, "calendar changes carry a random offset"
     notices = facts["hcalc_notices"]
     assert isinstance(notices, list) and len(notices) == 2
+    # the ESME passed the supplier's ECS47a on: switch 1 on 18:00-20:00 ...
+    assert facts["hcalc_commanded"] is True
+    assert any(at.hour == 18 and at.minute == 0 and at.second == 0 and c for at, c in switch1)
+    # ... and its auxiliary controller log (ECS35g) has the command, the HCALC's answer and
+    # the boost's start and end, 30 minutes apart
+    log = facts["aux_log"]
+    assert isinstance(log, list)
+    sent = [e for e in log if e.action == 0x11 and e.at.hour == 18]
+    answered = [e for e in log if e.action == 0x00 and e.outcome == 1]
+    assert sent and answered and any(a.han_id == sent[0].han_id for a in answered)
+    assert [e.action for e in notices] == [0x31, 0x30]
+    assert notices[1].at - notices[0].at == timedelta(minutes=30)
     # the pcap is readable: global header, then records of whole GBCS messages
     pcap = facts["pcap"]
     assert isinstance(pcap, Path)
