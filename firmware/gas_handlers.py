@@ -27,13 +27,14 @@ from smemu.errors import DecodeError
 from smemu.firmware import firmware_image, gas_logs, gas_reads
 from smemu.firmware import gas_prepayment as prepay
 from smemu.firmware import gas_tariff as tariff
+from smemu.firmware import gas_tariff_engine as tariff_engine
 from smemu.firmware import gas_tariff_reads as tariff_reads
 from smemu.firmware.common.machine import Tx
 from smemu.firmware.gas_zcl import AttributeStore, CommandHandler, ZclRefusedError, ZclReply
 from smemu.protocols.zigbee import gbz
 from smemu.protocols.zigbee.events import ClearEventLogResponse
 from smemu.protocols.zigbee.metering import ChangeSupply, SupplyStatusResponse
-from smemu.protocols.zigbee.price import PublishBillingPeriod, PublishBlockPeriod
+from smemu.protocols.zigbee.price import PublishBlockPeriod
 from smemu.protocols.zigbee.zcl import ZclStatus
 
 BASIC: Final = 0x0000
@@ -79,6 +80,8 @@ DEFAULTS: Final[Mapping[tuple[int, int], tuple[int, bytes]]] = {
     (METERING, 0x0302): (_U24, b"\xe8\x03\x00"),  # divisor
     (METERING, 0x0306): (_BITMAP8, b"\x80"),  # metering device type: gas
     (METERING, 0x0307): (_OCTETS, b"\x00"),  # site id (MPRN)
+    # GCS60a: BillToDateDelivered, the credit-mode balance GCS40c / GCS40d reset and adjust
+    (METERING, prepay.BILL_TO_DATE): (_U32, bytes(4)),
     (PRICE, 0x0615): (_ENUM8, b"\x00"),  # tariff unit of measure: kWh (GCS21f)
     (PREPAYMENT, 0x0000): (_BITMAP16, b"\x00\x00"),  # payment control configuration
     **{  # prepayment configuration (GCS05, GCS02/03 cut-off): zero until configured
@@ -143,8 +146,38 @@ def firmware_version(tx: Tx) -> bytes:
     return bytes((_OCTETS, len(version))) + version
 
 
+#: Metering Change Supply proposed supply status values (off, armed, on).
+SUPPLY_OFF: Final = 0
+SUPPLY_ARMED: Final = 1
+SUPPLY_ON: Final = 2
+#: Metering Reading Information SupplyStatus (GCS33, mapping row 943): the valve's state
+SUPPLY_STATUS_ATTRIBUTE: Final = 0x0014
+
+
+def supply_status(tx: Tx) -> bytes:
+    """GCS33: the valve as Metering SupplyStatus (0 off, 1 armed, 2 on; ENUM8)."""
+    valve = tx.get_int(VALVE, VALVE_OPEN)
+    status = {VALVE_CLOSED: SUPPLY_OFF, VALVE_ARMED: SUPPLY_ARMED}.get(valve, SUPPLY_ON)
+    return bytes((_ENUM8, status))
+
+
+#: Metering Meter Status RemainingBatteryLifeInDays (GCS33, mapping row 1751)
+BATTERY_LIFE_ATTRIBUTE: Final = 0x0205
+
+
+def remaining_battery_life(tx: Tx) -> bytes:
+    """GCS33: the battery's remaining days (UINT16) when no refresh has published them yet
+    (:func:`smemu.firmware.gas_reads.battery_days`)."""
+    return b"\x21" + gas_reads.battery_days(tx).to_bytes(2, "little")
+
+
 STORE: Final = AttributeStore(
-    {**_REGISTERS, **DEFAULTS}, {(METERING, CURRENT_METER_ID): firmware_version}
+    {**_REGISTERS, **DEFAULTS},
+    {
+        (METERING, CURRENT_METER_ID): firmware_version,
+        (METERING, SUPPLY_STATUS_ATTRIBUTE): supply_status,
+        (METERING, BATTERY_LIFE_ATTRIBUTE): remaining_battery_life,
+    },
 )
 
 
@@ -164,11 +197,7 @@ def set_uncontrolled_flow(tx: Tx, comp: gbz.GbzComponent) -> None:
     tx.put("gsme/uncontrolled_flow", comp.payload)
 
 
-#: Metering Change Supply proposed supply status values (off, armed, on).
-SUPPLY_OFF: Final = 0
-SUPPLY_ARMED: Final = 1
-SUPPLY_ON: Final = 2
-BILLING_PERIOD: Final = "gsme/billing_period"
+BILLING_PERIOD: Final = tariff_engine.BILLING_PERIOD
 EVENT_LOG_PREFIX: Final = "gsme/log/"
 
 
@@ -210,23 +239,6 @@ def clear_event_log(tx: Tx, comp: gbz.GbzComponent) -> ZclReply:
         tx.delete(key)
     reply = ClearEventLogResponse(1 << log_id)
     return ZclReply(reply.COMMAND_ID, reply.encode(), False)
-
-
-def publish_billing_period(tx: Tx, comp: gbz.GbzComponent) -> None:
-    """GCS25 (price 0x09 Publish Billing Period): store the billing calendar."""
-    try:
-        PublishBillingPeriod.decode_exact(comp.payload)
-    except DecodeError as exc:
-        raise ZclRefusedError(ZclStatus.MALFORMED_COMMAND, str(exc)) from exc
-    tx.put(BILLING_PERIOD, comp.payload)
-
-
-def get_billing_period(tx: Tx, comp: gbz.GbzComponent) -> ZclReply:
-    """GCS21d (price 0x0B Get Billing Period): the billing calendar in force."""
-    stored = tx.get(BILLING_PERIOD)
-    if stored is None:
-        raise ZclRefusedError(ZclStatus.NOT_FOUND, "no billing calendar set")
-    return ZclReply(PublishBillingPeriod.COMMAND_ID, stored, False)
 
 
 SAMPLES_PREFIX: Final = "gsme/samples/"
@@ -300,8 +312,9 @@ HANDLERS: Final[Mapping[tuple[int, int], CommandHandler]] = {
     (METERING, 0x08): gas_reads.get_sampled_data,
     (METERING, 0x07): gas_reads.start_sampling,
     (PREPAYMENT, 0x0A): gas_logs.get_debt_repayment_log,
-    (PRICE, 0x09): publish_billing_period,
-    (PRICE, 0x0B): get_billing_period,
+    # GCS25 / GCS21d (gas_tariff_engine): the billing calendar the register engine runs
+    (PRICE, 0x09): tariff_engine.publish_billing_period,
+    (PRICE, 0x0B): tariff_engine.get_billing_period,
     # GCS15b/c, GCS16a/b (gas_logs), GCS21f (gas_tariff_reads)
     (METERING, 0x06): gas_logs.get_snapshot,
     (PREPAYMENT, 0x07): gas_logs.get_prepay_snapshot,

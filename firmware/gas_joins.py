@@ -30,6 +30,12 @@ time) only inside the command's validity interval; inside it the clock is set (a
 dropped) and reported ``reliable``, outside it the clock is left alone and reported
 ``unreliable``.
 
+*A failed device log store* (a lab's fault, :mod:`smemu.firmware.common.faults`): the
+device log is not a COSEM object nor a ZCL attribute, so its fault sits at the point of the
+use case's function as a whole (:func:`use_case_point`); CS07 then answers ``readFailure``
+with no entries (:func:`read_join_details`). :data:`FAULTABLE_USE_CASES` lists the use cases
+whose function consults such a fault.
+
 *GCS59 Restore GPF Device Log* re-enters each entry of a backup (as a join would, by the
 type's method) and answers each entry's join response code. Whenever the GPF's device log
 changes -- a join, an unjoin, a restore -- the GPF sends *GCS62 Backup GPF Device Log*
@@ -45,7 +51,7 @@ from typing import TYPE_CHECKING, Final
 from smemu.errors import DecodeError
 from smemu.firmware import credentials_use_cases, joins
 from smemu.firmware.asn1_respond import HandlerTable, asn1_response, command_payload, device_time
-from smemu.firmware.common import respond
+from smemu.firmware.common import faults, respond
 from smemu.firmware.common.credentials import Credentials, Role
 from smemu.firmware.common.machine import Tx
 from smemu.firmware.common.security import Accepted, HanParty
@@ -62,6 +68,8 @@ from smemu.protocols.asn1.devices import (
     DeviceTimeStatus,
     GpfDeviceLogBackupAlert,
     JoinMethodAndRole,
+    ReadDeviceJoinDetailsResponse,
+    ReadResponseCode,
     RestoreOutcome,
 )
 from smemu.protocols.asn1.values import AlertCode, DeviceLogEntry, DeviceType, JoinResponseCode
@@ -292,6 +300,29 @@ def send_backup(machine: CommandMachine, tx: Tx) -> None:
     tx.tally("sent")
 
 
+# ----------------------------------------------------------------- device log faults
+
+
+def use_case_point(message_code: int) -> faults.AccessPoint:
+    """The fault point of an ASN.1 use case's function as a whole: no COSEM class (0), the
+    message code as the last two octets of the logical name, method 0."""
+    return faults.AccessPoint(faults.Access.ACTION, 0, message_code.to_bytes(6, "big"), 0)
+
+
+#: ASN.1 use cases whose function consults a fault at :func:`use_case_point`
+FAULTABLE_USE_CASES: Final = frozenset({joins.CS07})
+
+
+def read_join_details(machine: CommandMachine, tx: Tx, accepted: Accepted) -> bytes | None:
+    """CS07: the device log, or ``readFailure`` (no entries) when its store has failed."""
+    if faults.active(tx, use_case_point(joins.CS07)) is None:
+        return joins.read_join_details(machine, tx, accepted)
+    command_payload(accepted)  # NULL; raises on anything else
+    tx.log("event", "device log read failed (fault)")
+    response = ReadDeviceJoinDetailsResponse(ReadResponseCode.READ_FAILURE)
+    return asn1_response(machine.credentials, tx, accepted, response)
+
+
 # --------------------------------------------------------------------- dispatch
 
 
@@ -304,7 +335,7 @@ GSME_HANDLERS: Final[HandlerTable] = {
     joins.CS03C: gsme_join,
     joins.CS04AC: joins.unjoin,
     joins.CS04B: joins.unjoin,
-    joins.CS07: joins.read_join_details,
+    joins.CS07: read_join_details,
     GCS28: set_clock,
 }
 #: ASN.1 use cases the GPF answers (credentials, joins, device log restore).
@@ -316,7 +347,7 @@ GPF_HANDLERS: Final[HandlerTable] = {
     joins.CS03C: gpf_join,
     joins.CS04AC: gpf_unjoin,
     joins.CS04B: gpf_unjoin,
-    joins.CS07: joins.read_join_details,
+    joins.CS07: read_join_details,
     GCS59: restore,
 }
 

@@ -29,7 +29,8 @@ and the consumption model ``gsme/flow`` (JSON ``{"litres_per_hour": n}`` or
 Interface for the command handlers (:mod:`smemu.firmware.gas_handlers`): tariff, price and
 prepayment commands call :func:`set_tariff` / :func:`set_prepayment`, GCS23 calls
 :func:`set_conversion`, payment mode changes :func:`set_payment_mode`, top-ups and credit
-adjustments :func:`credit`, emergency credit :func:`credit` with ``CreditKind.EMERGENCY``;
+adjustments :func:`credit`, emergency credit :func:`activate_emergency_credit` (whether the
+engine took it; :func:`credit` with ``CreditKind.EMERGENCY`` does the same);
 each brings the registers up to ``tx.now`` under the old settings first. Reads use
 :func:`registers` (after :func:`catch_up`).
 """
@@ -449,6 +450,9 @@ def credit(tx: Tx, amount: int, kind: CreditKind | str) -> GasRegisters:
     emergency credit is activated when available (``amount`` ignored).
     """
     kind = CreditKind(kind)
+    if kind is CreditKind.EMERGENCY:
+        activate_emergency_credit(tx)
+        return registers(tx)
     table, state, logs = _mutate(tx)
     words = array("q")
     words.frombytes(table)
@@ -458,14 +462,25 @@ def credit(tx: Tx, amount: int, kind: CreditKind | str) -> GasRegisters:
             words, state, state[lay.S_T], amount, percent_bp=percent, weekly_cap=cap,
             logs=memoryview(logs),
         )  # fmt: skip
-    elif kind is CreditKind.ADJUSTMENT:
+    else:  # ADJUSTMENT
         state[lay.S_BALANCE] += amount * lay.FINE
         ops.rearm(words, state)
-    else:
-        ops.activate_emergency_credit(words, state)
     tx.put(STATE, state.tobytes())
     tx.put(LOGS, bytes(logs))
     return registers(tx)
+
+
+def activate_emergency_credit(tx: Tx) -> bool:
+    """GCS06 / PCS02 (SMETS Activate Emergency Credit): whether the engine activated
+    emergency credit. A refusal (already in use, the balance above the threshold, or no
+    emergency credit left once the deficit is paid) changes nothing but the catch-up."""
+    table, state, _logs = _mutate(tx)
+    words = array("q")
+    words.frombytes(table)
+    activated = ops.activate_emergency_credit(words, state)
+    if activated:
+        tx.put(STATE, state.tobytes())
+    return activated
 
 
 def reset_credit(tx: Tx) -> GasRegisters:
@@ -582,6 +597,7 @@ __all__ = [
     "CreditKind",
     "GasFlow",
     "GasRegisters",
+    "activate_emergency_credit",
     "catch_up",
     "conversion",
     "credit",

@@ -387,8 +387,8 @@ def select_emergency_credit(tx: Tx, comp: gbz.GbzComponent) -> None:
         return
     if not emergency_credit_available(tx):
         raise ZclRefusedError(ZclStatus.FAILURE, "emergency credit not available")
-    after = gas_metering.credit(tx, 0, gas_metering.CreditKind.EMERGENCY)
-    if not after.emergency_credit_active:
+    if not gas_metering.activate_emergency_credit(tx):
+        # the engine refused it (SMETS: only while it can be activated): not processed
         raise ZclRefusedError(ZclStatus.FAILURE, "emergency credit not activated")
     origin = OriginatingDevice(request.originating_device).name.lower()
     tx.log("event", f"emergency credit activated ({origin})")

@@ -19,12 +19,17 @@ Metering or Prepayment cluster sees current values and the GPF's mirror (a copy 
   (time-based debts 1 and 2, payment-based debt; UINT32), in 10^-5 currency units;
 * Metering supply tamper / depletion / uncontrolled flow states 0x0607-0x0609 and the
   uncontrolled flow settings 0x0B10-0x0B15, from the last Set Supply Status / Set
-  Uncontrolled Flow Threshold.
+  Uncontrolled Flow Threshold;
+* Metering RemainingBatteryLifeInDays 0x0205 (GCS33, RemainingBatteryCapacity: Operational
+  data): the battery's design life (``battery/life_days``, default
+  :data:`BATTERY_LIFE_DAYS`) less the whole days since the battery was fitted (the first
+  refresh, ``battery/since``), never below zero.
 
 Sampled data (Metering Get Sampled Data 0x08): sample id 0 is the half-hourly Profile Data
 Log of the engine (GCS17, 1800 s interval); other ids are samplings started by Start
-Sampling 0x07 (GCS31), answered from the consumption model at the requested interval
-(GCS18). A request that finds no sample is answered NOT_FOUND.
+Sampling 0x07 (GCS31: the Network Data Log, sample id 2), answered from the consumption
+model at the requested interval (GCS18). A request that finds no sample is answered
+NOT_FOUND.
 """
 
 from __future__ import annotations
@@ -77,6 +82,15 @@ PROFILE_SAMPLE_ID: Final = 0
 _Y2K: Final = 946_684_800  #: UTC seconds of 2000-01-01 (ZCL UTCTime epoch)
 _UINT24_MAX: Final = 0xFFFFFF
 NO_SAMPLING: Final = 0xFFFF  #: Start Sampling Response: the sampling could not be started
+#: GCS31 / GCS18: the sample id of the Network Data Log (mapping table row 1391)
+NETWORK_DATA_LOG_ID: Final = 0x0002
+#: NVM: UTC second the battery was fitted; the battery's design life in days (the GSME's
+#: own: outside the ``gsme/`` keys the GPF mirrors, which gets the attribute instead)
+BATTERY_SINCE: Final = "battery/since"
+BATTERY_LIFE: Final = "battery/life_days"
+#: the emulated GSME battery's design life: 15 years
+BATTERY_LIFE_DAYS: Final = 15 * 365
+_DAY_S: Final = 86_400
 
 
 def _typed(code: int, value: int, size: int, *, signed: bool = False) -> bytes:
@@ -112,7 +126,16 @@ def register_attributes(tx: Tx) -> dict[tuple[int, int], bytes]:
     out[(PREPAYMENT, 0x0221)] = _uint32(money.time_debts[1])
     out[(PREPAYMENT, 0x0231)] = _uint32(money.payment_debt)
     out.update(supply_attributes(tx))
+    out[(METERING, 0x0205)] = _typed(_UINT16, battery_days(tx), 2)
     return out
+
+
+def battery_days(tx: Tx) -> int:
+    """GCS33: the remaining battery life in whole days at ``tx.now`` (see the module)."""
+    now = int(tx.now.timestamp())
+    fitted = tx.get_int(BATTERY_SINCE, now)
+    life = tx.get_int(BATTERY_LIFE, BATTERY_LIFE_DAYS)
+    return max(0, min(0xFFFF, life - max(0, now - fitted) // _DAY_S))
 
 
 def supply_attributes(tx: Tx) -> dict[tuple[int, int], bytes]:
@@ -141,6 +164,8 @@ def supply_attributes(tx: Tx) -> dict[tuple[int, int], bytes]:
 def refresh(tx: Tx) -> None:
     """Advance the registers to ``tx.now`` and publish them as attribute values in NVM."""
     catch_up(tx)
+    if tx.get(BATTERY_SINCE) is None:
+        tx.put_int(BATTERY_SINCE, int(tx.now.timestamp()))
     for (cluster, attribute), typed in register_attributes(tx).items():
         tx.put(attr_key(cluster, attribute), typed)
 
@@ -221,7 +246,9 @@ def get_sampled_data(tx: Tx, comp: gbz.GbzComponent) -> ZclReply:
 
 
 def start_sampling(tx: Tx, comp: gbz.GbzComponent) -> ZclReply:
-    """GCS31 (metering 0x07 Start Sampling): a new sampling; its id, or 0xFFFF if refused."""
+    """GCS31 (metering 0x07 Start Sampling): (re)start the Network Data Log; its sample id
+    :data:`NETWORK_DATA_LOG_ID`, or 0xFFFF when no sampling can be started (a zero interval
+    or sample count)."""
     try:
         request = StartSampling.decode_exact(comp.payload)
     except DecodeError as exc:
@@ -234,20 +261,22 @@ def start_sampling(tx: Tx, comp: gbz.GbzComponent) -> ZclReply:
         )
     now = int(tx.now.timestamp())
     start = now if request.start_sampling_time == 0 else request.start_sampling_time + _Y2K
-    ids = sorted(int(k) for k in samplings)
-    sample_id = (ids[-1] % (NO_SAMPLING - 1)) + 1 if ids else 1
-    samplings[str(sample_id)] = [
+    # one Network Data Log: a new start restarts it (its id is fixed, row 1391)
+    samplings[str(NETWORK_DATA_LOG_ID)] = [
         start,
         request.sample_request_interval,
         request.max_number_of_samples,
     ]
     kept = sorted(samplings, key=int)[-MAX_SAMPLINGS:]
     tx.put_json(SAMPLINGS, {k: samplings[k] for k in kept})
-    reply = StartSamplingResponse(sample_id)
+    reply = StartSamplingResponse(NETWORK_DATA_LOG_ID)
     return ZclReply(reply.COMMAND_ID, reply.encode())
 
 
 __all__ = [
+    "BATTERY_LIFE_DAYS",
+    "NETWORK_DATA_LOG_ID",
+    "battery_days",
     "get_sampled_data",
     "profile",
     "refresh",

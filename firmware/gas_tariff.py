@@ -353,10 +353,17 @@ def publish_seasons(tx: Tx, comp: gbz.GbzComponent) -> None:
     _store_part(tx, message.issuer_calendar_id, "seasons", comp.payload)
 
 
+def _apply_special_days(tx: Tx, payload: bytes) -> None:
+    message = PublishSpecialDays.decode_exact(payload)
+    _store_part(tx, message.issuer_calendar_id, "special_days", payload)
+
+
 def publish_special_days(tx: Tx, comp: gbz.GbzComponent) -> None:
-    """Calendar 0x04: the special days (dates and their day profiles)."""
+    """Calendar 0x04: the special days (dates and their day profiles), from their start
+    time: a future start keeps them as the next ``special_days`` (queued and alerted like
+    the other future-dated kinds), a cancel start time drops the pending ones."""
     message = _decode(PublishSpecialDays, comp)
-    _store_part(tx, message.issuer_calendar_id, "special_days", comp.payload)
+    apply_or_schedule(tx, "special_days", message.start_time, comp.payload, _apply_special_days)
 
 
 def calendar_id(tx: Tx, calendar_type: int) -> int | None:
@@ -468,6 +475,7 @@ APPLIERS.update(
         "block_thresholds": _apply_block_thresholds,
         "conversion_factor": _apply_conversion_factor,
         "calorific_value": _apply_calorific_value,
+        "special_days": _apply_special_days,
         **{f"calendar_{int(kind)}": _apply_calendar for kind in CalendarType},
     }
 )

@@ -25,7 +25,11 @@ status other than SUCCESS -- the meter executes none of the components after it 
 each with a Default Response for command identifier 0xFF (:data:`NOT_PROCESSED`) and status
 FAILURE (the GBZ processing rule of GBCS 7.2 for subsequent commands of a payload; the main
 body is not in /work/shared, the reference ERROR responses show it). A read goes on after a
-NOT_FOUND: every read is answered (GCS21f).
+NOT_FOUND: every read is answered (GCS21f). A device fault (HARDWARE_FAILURE or
+SOFTWARE_FAILURE, in a Default Response or in an attribute status of a Read Attributes
+Response) stops any payload, read or instruction, the same way: the part behind it has failed
+and the meter answers the later components "not processed" (the reference GCS14, GCS21m and
+GCS60a ERROR responses: a read's hardware failure, then 0xFF / FAILURE).
 
 Everything here is a pure function of NVM (through :class:`~smemu.firmware.common.machine.Tx`)
 and the command; no clock is read.
@@ -131,10 +135,17 @@ def _reply_control(command_control: int, frame_type: int, disable: bool) -> int:
     return control
 
 
-def _read(tx: Tx, store: AttributeStore, cluster_id: int, payload: bytes) -> bytes:
+#: statuses that stop the rest of a payload whatever the use case (see the module docstring)
+HALTING: Final = frozenset({ZclStatus.HARDWARE_FAILURE, ZclStatus.SOFTWARE_FAILURE})
+
+
+def _read(tx: Tx, store: AttributeStore, cluster_id: int, payload: bytes) -> tuple[bytes, bool]:
+    """The Read Attributes Response records, and whether a device fault (:data:`HALTING`)
+    answered one of them."""
     if len(payload) % 2:
         raise ZclRefusedError(ZclStatus.MALFORMED_COMMAND, "odd attribute list")
     out: list[bytes] = []
+    halted = False
     for i in range(0, len(payload), 2):
         ident = payload[i : i + 2]
         attribute_id = int.from_bytes(ident, "little")
@@ -142,13 +153,14 @@ def _read(tx: Tx, store: AttributeStore, cluster_id: int, payload: bytes) -> byt
         fault = faults.active_zcl(tx, faults.ZclAccess.ATTRIBUTE, cluster_id, attribute_id)
         if fault is not None:
             out.append(ident + bytes((fault,)))
+            halted = halted or fault in HALTING
             continue
         typed = store.read(tx, cluster_id, attribute_id)
         if typed is None:
             out.append(ident + bytes((ZclStatus.UNSUPPORTED_ATTRIBUTE,)))
         else:
             out.append(ident + b"\x00" + typed)
-    return b"".join(out)
+    return b"".join(out), halted
 
 
 def _typed_length(data: bytes, pos: int) -> int:
@@ -202,7 +214,8 @@ def serve(
         disables the default response (the use case's GBZ message template); the others,
         and every Default Response, allow it. ``None``: each reply's own flag.
     :param abandon_after_failure: after a failed component, answer the rest "not
-        processed" without executing them (an instruction; see the module).
+        processed" without executing them (an instruction; see the module). A device
+        fault (:data:`HALTING`) does so in every payload.
     """
     replies: list[gbz.GbzComponent] = []
     encrypted_count = 0
@@ -219,9 +232,10 @@ def serve(
                 )
                 frame_type = FRAME_GENERAL
             elif general and comp.command_id == READ_ATTRIBUTES:
-                body = _read(tx, store, comp.cluster_id, comp.payload)
+                body, halted = _read(tx, store, comp.cluster_id, comp.payload)
                 reply = ZclReply(READ_ATTRIBUTES_RESPONSE, body, False)
                 frame_type = FRAME_GENERAL
+                failed = halted
             elif general and comp.command_id == WRITE_ATTRIBUTES:
                 body = _write(tx, store, comp.cluster_id, comp.payload)
                 reply = ZclReply(WRITE_ATTRIBUTES_RESPONSE, body, False)
@@ -246,7 +260,7 @@ def serve(
         except ZclRefusedError as failure:
             reply = ZclReply(DEFAULT_RESPONSE, bytes((comp.command_id, failure.status)), False)
             frame_type = FRAME_GENERAL
-            failed = abandon_after_failure
+            failed = abandon_after_failure or failure.status in HALTING
         for one in (reply, *reply.more):
             encrypted_count = _emit(
                 replies, comp, one, frame_type, quiet, encrypt, sensitive, encrypted_count

@@ -166,6 +166,29 @@ _GBZ_OWN: Final[tuple[tuple[frozenset[int], tuple[str, ...], Allow, str], ...]] 
         "and bill to date (Operational data) are the meter's own running totals",
     ),
     (
+        _codes(0x0084),
+        ("read_attributes_response.current_meter_id",),
+        Allow.VALUE,
+        "GCS38: FirmwareVersion (row 85, Operational data) is the device's own running "
+        "firmware version (the OTA header's File Version), not the reference meter's",
+    ),
+    (
+        _codes(0x009B),
+        ("consumer_top_up_response.credit_remaining",),
+        Allow.VALUE,
+        "PCS01: Credit Remaining is the meter balance after the top-up (the volume's ZSE "
+        "mapping: Credit Remaining = SMETS Meter Balance; MeterBalance valuePrepaymentMode, "
+        "row 1041, is Operational data): the reference meter's came from its earlier "
+        "top-ups. The result, top-up value and source are still compared",
+    ),
+    (
+        _codes(0x0082),
+        ("read_attributes_response.remaining_battery_life_in_days",),
+        Allow.VALUE,
+        "GCS33: RemainingBatteryCapacity (row 1751, Operational data) is the remaining life "
+        "of the device's own battery; SupplyState (row 943) is still compared",
+    ),
+    (
         _codes(0x007B),
         (
             "read_attributes_response.calorific_value",
@@ -441,6 +464,20 @@ RULES: Final[tuple[Rule, ...]] = (
         "executionOutcome.replacementOutcomes): the key identifier of the anchor the device "
         "held before, i.e. of the PKI the device under test was provisioned with, not the "
         "reference one; the replacing key identifier, status and EUIs are still compared",
+        ANCHOR_UPDATE_CODES,
+        frozenset({"OCTET STRING"}),
+    ),
+    Rule(
+        "asn1",
+        "asn1[[]0[]][[]1[]][[]3[]][[]*[]][[]2[]]",
+        Allow.VALUE,
+        "existingSubjectUniqueID of a replacement outcome (gbcs-reference.md 7.8): the "
+        "entity named by the anchor the device held before, like existingSubjectKeyID set "
+        "by the PKI the device was provisioned with. The reference GPF's Supplier and "
+        "Network Operator cells held certificates of entity ...30000002 before the handover "
+        "vectors (CS02b 6.21, sent by that entity as Access Control Broker); the device under "
+        "test holds its own PKI's party of the cell's role. Compared after mapping identities "
+        "first; the replacing entity and key identifier and the status are still compared",
         ANCHOR_UPDATE_CODES,
         frozenset({"OCTET STRING"}),
     ),

@@ -7,7 +7,9 @@ takes each scenario's COMMAND (or its PRECOMMAND when no COMMAND exists), picks 
 device types serve, what the other vectors addressed to the same recipient are), asks a
 :class:`~smemu.hil.dut.DeviceProvider` for a fresh device of that type, configures it with the
 set's own configuring commands (:mod:`smemu.hil.preconditions_state`), puts it into the
-condition the reference answer evidences (:mod:`smemu.hil.preconditions`), re-keys the command
+condition the reference answer evidences (:mod:`smemu.hil.preconditions`), joins the stand-in
+PPMID first when the command is a HAN-only one (PCS01 / PCS02: :func:`~smemu.hil.setup.
+join_han_party`), re-keys the command
 for it (:class:`~smemu.hil.replay.Replayer`), sends it, correlates and verifies the answer
 (:class:`~smemu.hil.headend.HeadEnd`) and compares it with the reference RESPONSE
 (:func:`~smemu.hil.compare.compare_responses`). Each scenario ends in one :class:`CaseResult`
@@ -51,9 +53,10 @@ from smemu.hil.headend import HeadEnd, Outcome, Received
 from smemu.hil.preconditions import Prepared, derive
 from smemu.hil.preconditions_state import Write, WriteIndex
 from smemu.hil.replay import ReplayedCommand, Replayer, ReplayError
-from smemu.hil.setup import SetupError, realise
+from smemu.hil.setup import SetupError, join_han_party, realise
 from smemu.protocols.gbcs import frame
 from smemu.protocols.gbcs.message_codes import lookup
+from smemu.protocols.gbcs.secure import DEVICE_ORIGINATED_COMMANDS
 from smemu.protocols.gbcs.types import Eui64
 from smemu.protocols.security.keystore import KeyStore
 
@@ -347,6 +350,14 @@ class ConformanceRunner:
             except (SetupError, SmemuError) as exc:
                 return _but(base, Verdict.ERROR, f"precondition: {exc}")
             prepared = replace(reached, image_hash=held.image_hash)
+        # 3. a HAN-only command (PCS01 / PCS02) comes from a PPMID the device log must hold
+        if info.message_code in DEVICE_ORIGINATED_COMMANDS:
+            try:
+                step = await self._join_han_party(device, head_end)
+            except (SetupError, SmemuError) as exc:
+                return _but(base, Verdict.ERROR, f"precondition: {exc}")
+            if step is not None:
+                base = replace(base, preconditions=(*base.preconditions, step))
         try:
             replayed = self._rekey(replayer, command, device.eui, prepared)
         except (ReplayError, SmemuError) as exc:
@@ -397,6 +408,19 @@ class ConformanceRunner:
             return _but(base, Verdict.FAILED, str(comparison.first_difference))
         return _but(base, Verdict.PASSED, "matches the reference")
 
+
+    async def _join_han_party(self, device: DeviceUnderTest, head_end: HeadEnd) -> str | None:
+        """Join the provider's stand-in PPMID to ``device`` (:func:`~smemu.hil.setup.
+        join_han_party`); the step taken, or None when the provider has no certificate of
+        it (a rig: the lab joined it).
+
+        :raises SetupError: the join was refused or not answered.
+        """
+        party = self.provider.han_party
+        certificate = self.provider.han_party_certificate()
+        if party is None or certificate is None:
+            return None
+        return await join_han_party(device, head_end, party, certificate, timeout=self.timeout)
 
     def _rekey(
         self,

@@ -29,7 +29,7 @@ from typing import Final, Protocol
 
 from smemu.devices.keys import PKI_FILE, Pki, init_pki, load_pki
 from smemu.errors import ConfigError, DecodeError, HalError, HalTimeout, SmemuError
-from smemu.firmware import esme_twin, firmware_image, gas_mirror, gpf, gsme
+from smemu.firmware import esme_twin, firmware_image, gas_joins, gas_mirror, gpf, gsme
 from smemu.firmware.common import faults
 from smemu.firmware.common.commands import CommandMachine
 from smemu.firmware.common.credentials import Role
@@ -43,7 +43,7 @@ from smemu.protocols.framing.wan import WanFramer
 from smemu.protocols.gbcs import frame
 from smemu.protocols.gbcs.types import Cra, Eui64
 from smemu.protocols.security.keys import PrivateKey, public_point
-from smemu.protocols.security.keystore import KeyStore
+from smemu.protocols.security.keystore import KeyKind, KeyStore
 
 #: EUI-64s of the emulated devices (one per type; distinct from any reference identity so
 #: that a replay really re-addresses the command).
@@ -82,6 +82,13 @@ HISTORY_TYPES: Final = frozenset({DeviceType.GSME})
 _FAULT_KINDS: Final[Mapping[Condition, faults.FaultKind]] = {
     Condition.HARDWARE_FAULT: faults.FaultKind.HARDWARE,
     Condition.TEMPORARY_FAILURE: faults.FaultKind.TEMPORARY,
+}
+#: Device type -> the ASN.1 use cases whose function as a whole the emulated firmware can be
+#: made to fail (a fault at :func:`~smemu.firmware.gas_joins.use_case_point`: the GSME's and
+#: GPF's device log, CS07 readFailure)
+_USE_CASE_FAULTS: Final[Mapping[DeviceType, frozenset[int]]] = {
+    DeviceType.GSME: gas_joins.FAULTABLE_USE_CASES,
+    DeviceType.GPF: gas_joins.FAULTABLE_USE_CASES,
 }
 #: Seed of the emulated PKI: the same keys on every run, so reports are reproducible.
 PKI_SEED: Final = b"smemu conformance"
@@ -181,6 +188,12 @@ class DeviceProvider(Protocol):
         (PCS01 / PCS02, a PPMID's) as; None: none."""
         ...
 
+    def han_party_certificate(self) -> bytes | None:
+        """The key agreement certificate (DER) of :attr:`han_party`, to join it to the
+        device under test before a HAN-only command (CS03C); None: the provider has none
+        (a rig's PPMID is joined by the lab)."""
+        ...
+
     def issue_certificate(self, template: bytes, subject: Eui64, public_key: bytes | None) -> bytes:
         """A device certificate like ``template`` (DER) for ``subject``, from the devices' CA.
 
@@ -237,8 +250,9 @@ class EmulatedDevice:
         PENDING_KEY are the runner's (:mod:`smemu.hil.setup`) and left alone.
 
         :raises PreconditionUnsupportedError: a fault naming no access point (the firmware
-            models faults per COSEM attribute or method and per ZCL command or attribute),
-            or an image the device cannot take.
+            models faults per COSEM attribute or method and per ZCL command or attribute,
+            and the GSME's / GPF's device log per use case: :data:`_USE_CASE_FAULTS`), or an
+            image the device cannot take.
         """
         found: list[faults.Fault] = []
         image = False
@@ -249,9 +263,14 @@ class EmulatedDevice:
                 image = True
                 continue
             kind = _FAULT_KINDS.get(precondition.condition)
-            if kind is None or precondition.point is None:
+            point = precondition.point
+            if point is None and precondition.message_code in _USE_CASE_FAULTS.get(
+                self.device_type, frozenset()
+            ):
+                point = gas_joins.use_case_point(precondition.message_code)
+            if kind is None or point is None:
                 raise self._unsupported(precondition)
-            found.append(faults.Fault(kind, precondition.point))
+            found.append(faults.Fault(kind, point))
         if found:
             nvm = dict(self.machine.nvm)
             nvm.update(faults.image(found))
@@ -372,6 +391,11 @@ class EmulatedProvider:
     def han_party(self) -> Eui64 | None:
         """The emulated PPMID of the PKI (its private keys are in :attr:`keystore`)."""
         return next((e for e, t in self._load().devices.items() if t is DeviceType.PPMID), None)
+
+    def han_party_certificate(self) -> bytes | None:
+        """The emulated PPMID's key agreement certificate from the PKI."""
+        party = self.han_party
+        return None if party is None else self._load().certificate(party, KeyKind.KA)
 
     async def device(
         self, device_type: DeviceType, *, reference: Eui64 | None = None,
@@ -578,6 +602,10 @@ class RigProvider:
         if entry is None or self.keystore.ka_private(entry[1]) is None:
             return None
         return entry[1]
+
+    def han_party_certificate(self) -> bytes | None:
+        """None: the lab joins the rig's PPMID to its meters itself."""
+        return None
 
     async def device(
         self, device_type: DeviceType, *, reference: Eui64 | None = None,

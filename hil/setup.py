@@ -12,7 +12,11 @@ runner -- on an emulated device and a real rig alike:
   another device type (:data:`METHOD_PARTNERS`);
 * PENDING_KEY -- CS02c Issue Security Credentials for the key usage; the public key of the
   certification request answered is kept (:class:`Prepared`), so the replay can have the
-  certificate it sends issued over it.
+  certificate it sends issued over it;
+* a HAN-only command (PCS01, PCS02: a PPMID to a GSME) is accepted only from a device the
+  recipient's device log holds with its key agreement certificate (the MAC key is agreed
+  with it, GBCS 4.3.3): :func:`join_han_party` joins the stand-in PPMID first by CS03C
+  (Method C, the PPMID's KA certificate), as the supplier does at commissioning.
 
 Each command is built, signed as the supplier (both use cases are critical, SME.C.C) and
 MAC'd by the head-end, sent, and must be answered with success, else the scenario cannot run.
@@ -37,15 +41,16 @@ from smemu.protocols.asn1 import (
 )
 from smemu.protocols.asn1.base import Asn1Payload
 from smemu.protocols.asn1.devices import JoinMethodAndRole
-from smemu.protocols.asn1.values import DeviceType, KeyUsage
+from smemu.protocols.asn1.values import Certificate, DeviceType, KeyUsage
 from smemu.protocols.gbcs import frame
 from smemu.protocols.gbcs.frame import GeneralSigningMessage, GroupingHeader, OtherInformation
-from smemu.protocols.gbcs.types import Cra
+from smemu.protocols.gbcs.types import Cra, Eui64
 
 #: Message codes of the commands sent.
 CS02C: Final = 0x000A
 CS04AC: Final = 0x000F
 CS04B: Final = 0x0010
+CS03C: Final = 0x00AF
 _M = JoinMethodAndRole
 #: join method -> its message code (CS03A1, CS03A2, CS03B, CS03C)
 JOIN_CODES: Final[Mapping[JoinMethodAndRole, int]] = {
@@ -195,6 +200,32 @@ async def realise(
             pending[usage.value] = _request_public_key(bytes(request))
             steps.append(f"new key pair for key usage 0x{usage.value:02X} (CS02c)")
     return Prepared(pending_keys=pending, steps=tuple(steps))
+
+
+async def join_han_party(
+    device: DeviceUnderTest,
+    head_end: HeadEnd,
+    party: Eui64,
+    certificate: bytes,
+    *,
+    timeout: float,
+) -> str:
+    """Join the PPMID ``party`` (its key agreement ``certificate``, DER) to ``device`` by
+    CS03C, so that the HAN-only command it sends next is accepted; the step for reports.
+
+    :raises SetupError: the join was not answered verifiably, or was refused.
+    """
+    payload = JoinDeviceCommand(
+        JoinMethodAndRole.METHOD_C, party, DeviceType.PPMID, Certificate(certificate)
+    )
+    command = _command(head_end, device, CS03C, payload)
+    received = await send(device, head_end, command, timeout=timeout)
+    if received is None:
+        raise SetupError(f"CS03C of the HAN party {party} was not answered verifiably")
+    outcome = getattr(_response_payload(received, CS03C), "response_code", None)
+    if outcome != 0:
+        raise SetupError(f"CS03C of the HAN party {party} was refused ({outcome})")
+    return f"joined {party} as PPMID (CS03C, for the HAN-only command)"
 
 
 def _request_public_key(der: bytes) -> bytes:

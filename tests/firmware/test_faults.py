@@ -166,4 +166,11 @@ def test_a_hardware_fault_answers_zcl_hardware_failure_only_where_it_is() -> Non
     assert [c.payload for c in healthy.components][1:] == [b"\x02\x00", b"\x02\x00"]
     read, first, second = (c.payload for c in faulty.components)
     assert read == b"\x00\x00\x00\x2b" + bytes(4) + b"\x01\x00\xc0"
+    # a hardware failure stops the payload: the rest is "not processed" (0xFF, FAILURE),
+    # as every reference GBZ ERROR response shows (gas_zcl.HALTING)
+    assert (first, second) == (b"\xff\x01", b"\xff\x01")
+    # without the attribute fault, only the faulted occurrence of the command fails
+    commands = gbz.GbzMessage(message.components[1:])
+    only_second = {k: v for k, v in broken.items() if "/attribute/" not in k}
+    first, second = (c.payload for c in serve(Tx(NOW, only_second), commands, store, {}).components)
     assert (first, second) == (b"\x02\x00", b"\x02\xc0")

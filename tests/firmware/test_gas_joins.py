@@ -12,7 +12,7 @@ from smemu.firmware import gas_joins, joins
 from smemu.firmware.common.commands import CommandMachine
 from smemu.firmware.common.credentials import Role
 from smemu.firmware.common.han import HanFrame, TunnelCommand, decode_han
-from smemu.firmware.common.machine import DeviceType, MessageEvent, Step
+from smemu.firmware.common.machine import BootEvent, DeviceType, MessageEvent, Step
 from smemu.protocols.asn1 import (
     Asn1Payload,
     JoinDeviceCommand,
@@ -31,6 +31,7 @@ from smemu.protocols.asn1.devices import (
     DeviceTimeStatus,
     GpfDeviceLogBackupAlert,
     JoinMethodAndRole,
+    ReadResponseCode,
     UnjoinResponseCode,
 )
 from smemu.protocols.asn1.values import DeviceLogEntry, JoinResponseCode
@@ -235,3 +236,22 @@ def test_gcs59_restores_each_entry_with_its_outcome(pki: Pki) -> None:
     assert [o.device_log_entry for o in payload.restore_outcomes] == list(backup)
     assert sorted(e.device_id for e in _log(gpf, pki, 11)) == sorted([PPMID, GSME])
     assert any(m.header.cra is Cra.ALERT for m in _messages(step, pki))
+
+
+def test_a_failed_device_log_store_answers_cs07_read_failure(pki: Pki) -> None:
+    from smemu.firmware.common import faults
+
+    gsme = booted(pki, GSME, DeviceType.GSME)
+    _join_code(gsme, pki, 10, joins.CS03B, JoinDeviceCommand(M.METHOD_B, OTHER_GPF, Kind.GPF))
+    assert _log(gsme, pki, 11) == [DeviceLogEntry(OTHER_GPF, Kind.GPF)]
+    point = gas_joins.use_case_point(joins.CS07)
+    assert joins.CS07 in gas_joins.FAULTABLE_USE_CASES
+    nvm = {**gsme.nvm, **faults.image([faults.Fault(faults.FaultKind.HARDWARE, point)])}
+    gsme = type(gsme)(gsme.eui, nvm)  # the lab breaks the store with the power off
+    gsme.step(BootEvent(), T0)
+    payload = _response(
+        _send(gsme, pki, joins.CS07, 12, ReadDeviceJoinDetailsCommand()), pki
+    )
+    assert isinstance(payload, ReadDeviceJoinDetailsResponse)
+    assert payload.response_code is ReadResponseCode.READ_FAILURE
+    assert not payload.device_log_entries

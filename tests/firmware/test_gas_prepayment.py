@@ -215,3 +215,23 @@ def test_random_prepayment_payloads_refuse_with_a_status(payload: bytes) -> None
             HANDLERS[(0x0705, command_id)](_tx(), comp)
         except ZclRefusedError as exc:
             assert exc.status in set(ZclStatus)
+
+
+def test_emergency_credit_the_engine_refuses_is_answered_failure() -> None:
+    """A deficit that would take the whole limit leaves no emergency credit to use: the
+    engine refuses, GCS06 / PCS02 answer FAILURE and nothing changes (gas_metering:
+    activate_emergency_credit's result is not ignored)."""
+    tx = _tx()
+    select = _comp(SelectAvailableEmergencyCredit(0, 2))
+    HANDLERS[(0x0705, 0x03)](tx, _comp(EmergencyCreditSetup(1, 0, 1_000_000, 200_000)))
+    gas_prepayment.change_payment_mode(tx, _mode(PREPAY))
+    gas_prepayment.credit_adjustment(tx, _comp(CreditAdjustment(1, 0, 0, -1_200_000)))
+    assert gas_prepayment.emergency_credit_available(tx)  # by the threshold it would be
+    before = gas_metering.registers(tx)
+    with pytest.raises(ZclRefusedError) as refused:
+        gas_prepayment.select_emergency_credit(tx, select)
+    assert refused.value.status is ZclStatus.FAILURE
+    after = gas_metering.registers(tx)
+    assert not after.emergency_credit_active
+    assert (after.balance, after.emergency_credit) == (before.balance, before.emergency_credit)
+    assert gas_metering.activate_emergency_credit(tx) is False

@@ -107,7 +107,7 @@ def test_start_sampling_then_read_its_samples() -> None:
     out = _one(tx, _comp(0x0702, 0x01, 0x07, start.encode()))
     assert out.command_id == 0x0D and out.frame_control & 0x03 == 0x01
     sample_id = StartSamplingResponse.decode_exact(out.payload).sample_id
-    assert sample_id == 1
+    assert sample_id == gr.NETWORK_DATA_LOG_ID == 2
     later = Tx(
         tx.now + timedelta(minutes=31), {**tx.base, **{k: v for k, v in tx.writes.items() if v}}
     )
@@ -137,3 +137,26 @@ def test_random_payloads_are_refused_not_raised(payload: bytes) -> None:
             handler(tx, _comp(0x0702, 0x01, 0x07, payload))
         except ZclRefusedError as refused:
             assert refused.status in (ZclStatus.MALFORMED_COMMAND, ZclStatus.NOT_FOUND)
+
+
+def test_a_new_start_restarts_the_one_network_data_log() -> None:
+    tx = _tx({"litres_per_hour": 600}, timedelta(hours=1))
+    first = _one(tx, _comp(0x0702, 0x01, 0x07, StartSampling(1, 0, 0, 360, 41).encode()))
+    again = _one(tx, _comp(0x0702, 0x01, 0x07, StartSampling(2, 0, 0, 60, 10).encode()))
+    ids = {StartSamplingResponse.decode_exact(c.payload).sample_id for c in (first, again)}
+    assert ids == {gr.NETWORK_DATA_LOG_ID}
+    assert tx.get_json(gr.SAMPLINGS, {}) == {"2": [int(tx.now.timestamp()), 60, 10]}
+
+
+def test_remaining_battery_life_counts_down_from_the_first_refresh() -> None:
+    tx = Tx(T0, {})
+    gr.refresh(tx)
+    typed = tx.get("gsme/attr/0702/0205")
+    assert typed == b"\x21" + gr.BATTERY_LIFE_DAYS.to_bytes(2, "little")
+    nvm = {k: v for k, v in tx.writes.items() if v is not None}
+    later = Tx(T0 + timedelta(days=100, hours=23), nvm)
+    assert gr.battery_days(later) == gr.BATTERY_LIFE_DAYS - 100
+    gone = Tx(T0 + timedelta(days=gr.BATTERY_LIFE_DAYS + 5), nvm)
+    assert gr.battery_days(gone) == 0
+    # the fitting date is the meter's own: the GPF mirrors the attribute, not the date
+    assert not gr.BATTERY_SINCE.startswith(("gsme/", "gas/"))

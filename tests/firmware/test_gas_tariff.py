@@ -81,3 +81,24 @@ def test_a_get_with_a_publish_command_id_goes_to_the_reads() -> None:
             HANDLERS[(0x0707, 0x01)](tx, comp)
         assert info.value.status is ZclStatus.UNSUP_CLUSTER_COMMAND
     assert not tx.keys(gas_tariff.CALENDAR_PREFIX)
+
+
+def test_future_special_days_wait_for_their_start_like_the_other_kinds() -> None:
+    from smemu.protocols.zigbee._fields import ZclDate
+    from smemu.protocols.zigbee.calendar import PublishSpecialDays, SpecialDayEntry
+
+    day = (SpecialDayEntry(ZclDate(125, 12, 25, 0xFF), 2),)
+    tx = Tx(T0, {})
+    start = int((T0 + timedelta(hours=2) - EPOCH_2000).total_seconds())
+    days = PublishSpecialDays(0, 1, 77, start, 0, 1, 0, 1, day)
+    HANDLERS[(0x0707, 0x04)](tx, _comp(0x0707, days))
+    assert gas_tariff.pending(tx) == {"special_days": start}
+    assert gas_tariff.calendar_part(tx, 0, "special_days") is None
+    later = Tx(T0 + timedelta(hours=3), dict(tx.writes))  # type: ignore[arg-type]
+    assert gas_tariff.activate_due(later) == ["special_days"]
+    stored = later.get(f"{gas_tariff.CALENDAR_PREFIX}{77:08x}/special_days")
+    assert stored == days.encode()
+    # start 0: at once
+    now = PublishSpecialDays(0, 2, 78, 0, 0, 1, 0, 1, day)
+    HANDLERS[(0x0707, 0x04)](later, _comp(0x0707, now))
+    assert later.get(f"{gas_tariff.CALENDAR_PREFIX}{78:08x}/special_days") == now.encode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,56 @@ def test_gpf_serves_an_encrypted_read_from_its_mirror(pki: Pki) -> None:
     assert inner.header.date_time is not None  # how fresh the mirror is
     [c] = reply.components
     assert (c.cluster_id, c.command_id, c.is_encrypted) == (0x0702, 0x01, True)
+
+
+def test_the_billing_calendar_read_is_the_one_the_engine_runs() -> None:
+    """GCS21d before any GCS25 answers the engine's monthly calendar; GCS25 moves the
+    engine's billing day (gas_tariff_engine)."""
+    from smemu.firmware import gas_metering, gas_tariff_engine
+    from smemu.protocols.zigbee.price import PublishBillingPeriod
+
+    tx = _tx()
+    request = bytes(4) + b"\xff" * 4 + b"\x01\x00"
+    get = gbz.GbzMessage((_comp(0x0700, 0x01, 0, 0x0B, request),))
+    [c] = serve(tx, get, STORE, HANDLERS).components
+    assert c.command_id == 0x09
+    assert PublishBillingPeriod.decode_exact(c.payload) == gas_tariff_engine.billing_period(tx)
+    start = int((T0 - datetime(2000, 1, 1, tzinfo=UTC)).total_seconds()) + 14 * 86_400
+    calendar = PublishBillingPeriod(0, 9, start, 1, 0x03, 0)
+    serve(tx, gbz.GbzMessage((_comp(0x0700, 0x09, 0, 0x09, calendar.encode()),)), STORE, HANDLERS)
+    assert gas_metering.settings(tx).billing_day == min(28, (T0 + timedelta(days=14)).day)
+
+
+def test_gcs60a_and_gcs33_attributes_are_served() -> None:
+    tx = _tx({VALVE: VALVE_ARMED.to_bytes(8, "big")})
+    body = gbz.GbzMessage((_comp(0x0702, 0x00, 0, 0x00, b"\x00\x0a\x14\x00\x05\x02"),))
+    [c] = serve(tx, body, STORE, HANDLERS).components
+    assert c.payload[:8] == b"\x00\x0a\x00\x23" + bytes(4)  # BillToDateDelivered 0
+    assert c.payload[8:12] == b"\x14\x00\x00\x30" and c.payload[12] == 1  # armed
+    assert c.payload[13:16] == b"\x05\x02\x00"  # remaining battery life, served
+
+
+def test_a_hardware_fault_in_a_read_leaves_the_rest_unprocessed() -> None:
+    from smemu.firmware.common import faults
+
+    point = faults.ZclPoint(faults.ZclAccess.ATTRIBUTE, 0x0702, 0x0A00)
+    tx = _tx(faults.image([faults.Fault(faults.FaultKind.HARDWARE, point)]))
+    body = gbz.GbzMessage(
+        (
+            _comp(0x0702, 0x00, 0, 0x00, b"\x00\x0a", last=False),
+            _comp(0x0705, 0x00, 1, 0x00, b"\x01\x00"),
+        )
+    )
+    first, second = serve(tx, body, STORE, HANDLERS).components
+    assert first.payload == b"\x00\x0a\xc0"
+    assert (second.command_id, second.payload) == (0x0B, b"\xff\x01")
+    # NOT_FOUND / unsupported do not stop a read
+    quiet = _tx()
+    body = gbz.GbzMessage(
+        (
+            _comp(0x0702, 0x00, 0, 0x00, b"\xfe\xfe", last=False),
+            _comp(0x0705, 0x00, 1, 0x00, b"\x01\x00"),
+        )
+    )
+    first, second = serve(quiet, body, STORE, HANDLERS).components
+    assert first.payload == b"\xfe\xfe\x86" and second.command_id == 0x01

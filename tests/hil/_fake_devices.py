@@ -62,6 +62,11 @@ class FakeProvider:
     #: with the reference identities: devices by EUI (preferred over ``devices``)
     by_eui: Mapping[Eui64, FakeDevice] = field(default_factory=dict)
     han_party: Eui64 | None = None
+    #: the KA certificate of ``han_party`` (None: no join before a HAN-only command)
+    han_certificate: bytes | None = None
+
+    def han_party_certificate(self) -> bytes | None:
+        return self.han_certificate
 
     def issue_certificate(self, template: bytes, subject: Eui64, public_key: bytes | None) -> bytes:
         """A fake answering the reference wants the reference certificate back."""

@@ -242,3 +242,72 @@ def test_pcs01_is_sent_as_a_ppmid_macd_with_its_key_and_a_fresh_utrn(
     assert (inner.header.originator, inner.header.recipient) == (han, device)
     assert secure.verify_mac(located, ours, [acb]) is secure.Verdict.VALID
     assert "utrn" in result.rewritten
+
+
+# ------------------------------------------------------- gas: HAN party, CS07, rules (h49)
+
+
+def test_pcs01_and_pcs02_reach_a_gsme_that_joined_the_ppmid_first(
+    rtds_dir: Path, keystore_dir: Path
+) -> None:
+    scenarios = [
+        _scenario(rtds_dir, "NA_PCS01", "_SUCCESS"),
+        _scenario(rtds_dir, "NA_PCS02", "_SUCCESS"),
+    ]
+    results = _emulated(rtds_dir, keystore_dir, *scenarios)
+    bad = [(r.scenario.id, r.message) for r in results if r.verdict is not Verdict.PASSED]
+    assert bad == []
+    for result in results:
+        assert any("CS03C" in step for step in result.preconditions)
+
+
+def test_without_the_ppmid_certificate_the_gsme_ignores_pcs02(
+    rtds_dir: Path, keystore_dir: Path
+) -> None:
+    """The join is what makes PCS02 accepted: without it the GSME drops the command."""
+
+    class WithoutCertificate(EmulatedProvider):
+        def han_party_certificate(self) -> bytes | None:
+            return None
+
+    store = DirectoryKeyStore.load(keystore_dir)
+    provider = WithoutCertificate()
+    try:
+        runner = ConformanceRunner(provider, store, roles_from_keystore(keystore_dir), timeout=1)
+        scenario = _scenario(rtds_dir, "NA_PCS02", "_SUCCESS")
+        result = asyncio.run(runner.run_one(scenario, {GSME_REF: DeviceType.GSME}))
+    finally:
+        provider.close()
+    assert result.verdict is Verdict.TIMEOUT
+
+
+def test_a_device_log_read_fault_answers_cs07_read_failure(
+    rtds_dir: Path, keystore_dir: Path
+) -> None:
+    error = _scenario(rtds_dir, "8.9_CS07", "_ERROR")
+    assert _derive(error) == (Condition.HARDWARE_FAULT,)
+    (result,) = _emulated(rtds_dir, keystore_dir, error)
+    assert result.verdict is Verdict.PASSED, result.message
+    assert result.preconditions == ("hardware-fault for the use case 0x0013",)
+
+
+def test_gas_own_values_are_named_per_use_case() -> None:
+    gbz_rule = "gbz.components[0].{}"
+    cases = (
+        (0x0084, "read_attributes_response.current_meter_id"),  # GCS38 firmware version
+        (0x0082, "read_attributes_response.remaining_battery_life_in_days"),  # GCS33
+        (0x009B, "consumer_top_up_response.credit_remaining"),  # PCS01 meter balance
+    )
+    for code, field in cases:
+        path = gbz_rule.format(field)
+        assert find_rule("gbz", path, Allow.VALUE, code, "") is not None
+        assert find_rule("gbz", path, Allow.VALUE, 0x0075, "") is None
+    # the supply state GCS33 also reads, and PCS01's result, are still compared
+    assert find_rule("gbz", gbz_rule.format("read_attributes_response.supply_status"),
+                     Allow.VALUE, 0x0082, "") is None
+    assert find_rule("gbz", gbz_rule.format("consumer_top_up_response.result_type"),
+                     Allow.VALUE, 0x009B, "") is None
+    # CS02b: the existing anchor's entity may differ, the replacing one may not
+    existing, replacing = "asn1[0][1][3][0][2]", "asn1[0][1][3][0][4]"
+    assert find_rule("asn1", existing, Allow.VALUE, 0x0103, "OCTET STRING") is not None
+    assert find_rule("asn1", replacing, Allow.VALUE, 0x0103, "OCTET STRING") is None
