@@ -9,6 +9,9 @@ PKI seed, and the devices with their EUI-64 and optional settings::
     start = "2025-01-06T00:00:00Z"   # simulated time at first start
     speed = 1.0                      # simulated seconds per real second; "wall" for real time
     pki_seed = "smemu default premises"   # omit for random keys
+    manufacturer_id = 0x0102         # optional: the only image manufacturer id accepted
+    manufacturer_point = "04ab..."   # optional: the image verification key (hex, X||Y or
+                                     # 04||X||Y); default: the PKI's manufacturer key
 
     [[device]]
     type = "chf"
@@ -48,11 +51,12 @@ from pathlib import Path
 from typing import Final
 
 from smemu.devices.device import DeviceSpec
-from smemu.errors import ConfigError
+from smemu.errors import ConfigError, SecurityError
 from smemu.firmware.common.machine import DeviceType
 from smemu.firmware.hcalc import HcalcConfig
 from smemu.firmware.registers.loadcontrol import SwitchCalendar
 from smemu.protocols.gbcs.types import Eui64
+from smemu.protocols.security.keys import public_key_from_point, public_point
 
 DEFAULT_WAN: Final = "tcp://127.0.0.1:8716"
 
@@ -122,6 +126,10 @@ class PremisesConfig:
     devices: tuple[DeviceSpec, ...]
     #: the HCALCs whose file gives switch calendars: (EUI, configuration)
     hcalc: tuple[tuple[Eui64, HcalcConfig], ...] = ()
+    #: the image verification key (P-256 X||Y) the meters and PPMIDs trust (None: the PKI's)
+    manufacturer_point: bytes | None = None
+    #: the only manufacturer identifier of images they accept (None: any)
+    manufacturer_id: int | None = None
 
     def of_type(self, kind: DeviceType) -> list[DeviceSpec]:
         return [d for d in self.devices if d.type is kind]
@@ -213,6 +221,29 @@ def _hcalc(where: str, eui: Eui64, raw: dict[str, object]) -> HcalcConfig | None
     )
 
 
+def _manufacturer(source: str, head: dict[str, object]) -> tuple[bytes | None, int | None]:
+    """The ``manufacturer_point`` / ``manufacturer_id`` of the [premises] table, checked."""
+    raw_id = head.get("manufacturer_id")
+    ident: int | None = None
+    if raw_id is not None:
+        if isinstance(raw_id, bool) or not isinstance(raw_id, int) or not 0 <= raw_id <= 0xFFFF:
+            raise ConfigError(f"{source}: manufacturer_id must be an integer 0..0xFFFF")
+        ident = raw_id
+    text = head.get("manufacturer_point")
+    if text is None:
+        return None, ident
+    try:
+        point = bytes.fromhex(str(text))
+    except ValueError:
+        point = b""
+    try:
+        return public_point(public_key_from_point(point)), ident
+    except (SecurityError, ValueError):
+        raise ConfigError(
+            f"{source}: manufacturer_point must be a P-256 public point in hex (X||Y)"
+        ) from None
+
+
 def _device(index: int, raw: object) -> DeviceSpec:
     where = f"device #{index + 1}"
     if not isinstance(raw, dict):
@@ -274,6 +305,7 @@ def parse_config(text: str, *, source: str = "premises") -> PremisesConfig:
     if not isinstance(raw_devices, list):
         raise ConfigError(f"{source}: device must be an array of tables ([[device]])")
     devices = tuple(_device(i, d) for i, d in enumerate(raw_devices))
+    point, ident = _manufacturer(source, head)
     hcalcs = []
     for i, (spec, raw) in enumerate(zip(devices, raw_devices, strict=True)):
         if spec.type is DeviceType.HCALC:
@@ -288,6 +320,8 @@ def parse_config(text: str, *, source: str = "premises") -> PremisesConfig:
         None if seed is None else str(seed).encode(),
         devices,
         tuple(hcalcs),
+        point,
+        ident,
     )
     _check(config, source)
     return config

@@ -7,6 +7,11 @@ in the keystore layout (``<eui>-{ds,ka}.{pem,key}``, certificates in the ``.pem`
 plus ``pki.json`` naming each party's role or device type, so a premises and a head-end
 (``smemu send``) can both use it without ../shared. :func:`load_pki` reads such a folder,
 or a ../shared/conformance/keystore folder (roles then default to the DCC test identities).
+
+The emulated devices' manufacturer is a party of the folder too: its image signing key is
+written like any other DS key (``<eui>-ds.{pem,key}`` under :data:`MANUFACTURER_EUI`) and
+``pki.json`` names it (``"manufacturer"``), so the devices of ``smemu up`` trust the images
+that ``smemu`` tools sign with it (:meth:`Pki.manufacturer_key`).
 """
 
 from __future__ import annotations
@@ -48,6 +53,8 @@ DEFAULT_REMOTE_PARTIES: Final[Mapping[Role, Eui64]] = {
     Role.OTHER_USER: Eui64.parse("90-B3-D5-1F-30-04-00-00"),
 }
 PKI_FILE: Final = "pki.json"
+#: the EUI-64 the manufacturer's image signing key is filed under in a generated PKI
+MANUFACTURER_EUI: Final = Eui64.parse("00-DB-12-FF-FF-FF-FF-F0")
 _ORDER: Final = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 _X500_UNIQUE_IDENTIFIER: Final = ObjectIdentifier("2.5.4.45")
 _HARDWARE_MODULE_NAME: Final = ObjectIdentifier("1.3.6.1.5.5.7.8.4")
@@ -206,6 +213,25 @@ class Pki:
     keystore: InMemoryKeyStore
     remote_parties: Mapping[Role, Eui64]
     devices: Mapping[Eui64, DeviceType]
+    #: the EUI the manufacturer's image signing key is filed under (None: no manufacturer)
+    manufacturer: Eui64 | None = None
+
+    def manufacturer_key(self) -> PrivateKey | None:
+        """The manufacturer's image signing key (None: the PKI has none)."""
+        if self.manufacturer is None:
+            return None
+        return self.keystore.ds_private(self.manufacturer)
+
+    def manufacturer_point(self) -> bytes | None:
+        """The manufacturer's public image verification point X||Y (what devices trust)."""
+        if self.manufacturer is None:
+            return None
+        key = self.keystore.ds_public(self.manufacturer)
+        return None if key is None else public_point(key)
+
+    def certificate(self, eui: Eui64, kind: KeyKind) -> bytes | None:
+        """The DER of ``eui``'s certificate of ``kind`` (None: a bare key, or none)."""
+        return self._der(eui, kind)
 
     def anchors(self) -> tuple[Anchor, ...]:
         """Trust anchors for a device: the remote parties' public keys."""
@@ -258,10 +284,21 @@ class Pki:
         return cert.public_bytes(serialization.Encoding.DER)
 
     def to_json(self) -> dict[str, object]:
-        return {
+        obj: dict[str, object] = {
             "remote_parties": {r.slug: e.hex() for r, e in self.remote_parties.items()},
             "devices": {e.hex(): t.value for e, t in self.devices.items()},
         }
+        if self.manufacturer is not None:
+            obj["manufacturer"] = self.manufacturer.hex()
+        return obj
+
+
+def _write_manufacturer(folder: Path, ca: PrivateKey, key: PrivateKey) -> None:
+    """File the manufacturer's image signing key as :data:`MANUFACTURER_EUI`'s DS key."""
+    cert = _certificate(key.public_key(), ca, MANUFACTURER_EUI, None, False)
+    _write_key(
+        folder, MANUFACTURER_EUI, KeyKind.DS, key, cert.public_bytes(serialization.Encoding.PEM)
+    )
 
 
 def init_pki(
@@ -273,13 +310,19 @@ def init_pki(
 ) -> Pki:
     """Generate keys and certificates for ``remote_parties`` and ``devices`` into ``folder``.
 
+    The manufacturer's image signing key is written too (:data:`MANUFACTURER_EUI`); with a
+    seed it is :func:`manufacturer_key` of that seed.
+
     :param seed: derive every key from this seed (reproducible); random keys without it.
-    :raises ConfigError: ``folder`` already holds a PKI.
+    :raises ConfigError: ``folder`` already holds a PKI, or a party uses the manufacturer's EUI.
     """
+    if MANUFACTURER_EUI in devices or MANUFACTURER_EUI in remote_parties.values():
+        raise ConfigError(f"{MANUFACTURER_EUI} is the manufacturer's EUI; give the party another")
     folder.mkdir(parents=True, exist_ok=True)
     if (folder / PKI_FILE).exists():
         raise ConfigError(f"{folder} already holds a PKI ({PKI_FILE}); use another folder")
     ca = _key(seed, _CA_LABEL)
+    _write_manufacturer(folder, ca, _key(seed, _MANUFACTURER_LABEL))
     parties: list[tuple[Eui64, Role | None]] = [(e, r) for r, e in remote_parties.items()]
     parties += [(e, None) for e in devices]
     for eui, role in parties:
@@ -289,7 +332,9 @@ def init_pki(
             key = _key(seed, f"{eui.hex()}-{kind.value}")
             cert = _certificate(key.public_key(), ca, eui, role, kind is not KeyKind.DS)
             _write_key(folder, eui, kind, key, cert.public_bytes(serialization.Encoding.PEM))
-    pki = Pki(folder, InMemoryKeyStore(), dict(remote_parties), dict(devices))
+    pki = Pki(
+        folder, InMemoryKeyStore(), dict(remote_parties), dict(devices), MANUFACTURER_EUI
+    )
     (folder / PKI_FILE).write_text(json.dumps(pki.to_json(), indent=2, sort_keys=True) + "\n")
     return load_pki(folder)
 
@@ -310,7 +355,21 @@ def add_devices(pki: Pki, devices: Iterable[tuple[Eui64, DeviceType]]) -> Pki:
         changed = True
     if not changed:
         return pki
-    updated = Pki(pki.folder, pki.keystore, pki.remote_parties, known)
+    updated = Pki(pki.folder, pki.keystore, pki.remote_parties, known, pki.manufacturer)
+    (pki.folder / PKI_FILE).write_text(json.dumps(updated.to_json(), indent=2, sort_keys=True))
+    return load_pki(pki.folder)
+
+
+def add_manufacturer(pki: Pki, seed: bytes | None = None) -> Pki:
+    """Give a PKI made before manufacturers were filed (no ``"manufacturer"`` in
+    ``pki.json``) the manufacturer's key: :func:`manufacturer_key` of ``seed``, a random key
+    without one. A PKI that has a manufacturer, or one without ``pki.json`` (a reference
+    keystore, read-only), is returned as it is."""
+    if pki.manufacturer is not None or not (pki.folder / PKI_FILE).exists():
+        return pki
+    if pki.keystore.ds_private(MANUFACTURER_EUI) is None:
+        _write_manufacturer(pki.folder, generate_private_key(), _key(seed, _MANUFACTURER_LABEL))
+    updated = Pki(pki.folder, pki.keystore, pki.remote_parties, pki.devices, MANUFACTURER_EUI)
     (pki.folder / PKI_FILE).write_text(json.dumps(updated.to_json(), indent=2, sort_keys=True))
     return load_pki(pki.folder)
 
@@ -323,6 +382,7 @@ def load_pki(folder: Path) -> Pki:
     store = DirectoryKeyStore.load(folder)
     remote: dict[Role, Eui64] = {}
     devices: dict[Eui64, DeviceType] = {}
+    manufacturer: Eui64 | None = None
     meta = folder / PKI_FILE
     if meta.exists():
         try:
@@ -331,9 +391,13 @@ def load_pki(folder: Path) -> Pki:
                 remote[Role.from_slug(slug)] = Eui64.parse(eui)
             for eui, kind in obj.get("devices", {}).items():
                 devices[Eui64.parse(eui)] = DeviceType(kind)
+            if obj.get("manufacturer") is not None:
+                manufacturer = Eui64.parse(str(obj["manufacturer"]))
         except (ValueError, AttributeError, SecurityError) as exc:
             raise ConfigError(f"{meta}: {exc}") from exc
     else:
         remote = {r: e for r, e in DEFAULT_REMOTE_PARTIES.items() if e in store.euis()}
-    return Pki(folder, store, remote, devices)
+    if manufacturer is not None and store.ds_private(manufacturer) is None:
+        raise ConfigError(f"{meta}: no key file for the manufacturer {manufacturer}")
+    return Pki(folder, store, remote, devices, manufacturer)
 

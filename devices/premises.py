@@ -32,7 +32,7 @@ from smemu.devices.commissioning import commissioning_writes
 from smemu.devices.config import PremisesConfig
 from smemu.devices.device import Device, DeviceSpec
 from smemu.devices.han import HanMedium, ZseLink
-from smemu.devices.keys import Pki, add_devices, init_pki, load_pki
+from smemu.devices.keys import Pki, add_devices, add_manufacturer, init_pki, load_pki
 from smemu.errors import ConfigError, DecodeError, HalError, HalTimeout
 from smemu.firmware import chf, gpf
 from smemu.firmware.common.credentials import Role
@@ -172,7 +172,8 @@ class Premises:
         folder = self.state_dir / KEYSTORE_DIR
         wanted = {d.eui: d.type for d in self.config.devices}
         if folder.exists():
-            return add_devices(load_pki(folder), wanted.items())
+            pki = add_manufacturer(load_pki(folder), self.config.pki_seed)
+            return add_devices(pki, wanted.items())
         return init_pki(folder, wanted, seed=self.config.pki_seed)
 
     def _provisioning(self, spec: DeviceSpec) -> Callable[[], dict[str, bytes]]:

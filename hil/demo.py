@@ -9,7 +9,9 @@ registers again and the week's bill from the meter's own TOU registers and price
 top-up (balance before and after, and on the PPMID), (6) the HCALC's switching over a day
 (:mod:`smemu.hil.demo_hcalc`: calendars, a boost, an ECS47a the ESME passes on, ECS35g),
 (7) the supply opened, a replay refused, no energy recorded while off, the supply closed,
-(8) a gas read queued until the GSME wakes. Every command prints one line saying what the
+(8) gas: a firmware read and a gas time-of-use tariff (GCS01a) queued at the GPF until the
+GSME wakes, then the consumption register read through the GPF (GCS13a, answered from its
+mirror of the GSME without waking it). Every command prints one line saying what the
 answer shows; every step adds one :class:`StoryRow` to the summary; the WAN conversation
 is written to a pcap. The fixed keys and messages that codec tests use live in
 :mod:`smemu.hil.demo_material` (re-exported here).
@@ -34,6 +36,8 @@ from smemu.firmware.common.credentials import Role
 from smemu.firmware.common.machine import DeviceType
 from smemu.hil import demo_answers as answers
 from smemu.hil.capture import PcapWriter
+from smemu.hil.commands_gas_tariff import GasTariff
+from smemu.hil.commands_han import gbz_read_attributes
 from smemu.hil.commands_tariff import TariffSettings, parse_switches, read_back
 from smemu.hil.demo_answers import kwh, money
 from smemu.hil.demo_hcalc import hcalc_day
@@ -54,7 +58,8 @@ from smemu.hil.demo_material import (
 from smemu.hil.headend import HeadEnd, OutgoingCommand, Received
 from smemu.protocols.dlms.cosem import ViewMismatchError
 from smemu.protocols.dlms.data import Enum
-from smemu.protocols.gbcs.types import Eui64
+from smemu.protocols.gbcs.frame import GeneralSigningMessage, GroupingHeader, OtherInformation
+from smemu.protocols.gbcs.types import Cra, Eui64
 
 __all__ = [
     "ACB",
@@ -80,6 +85,14 @@ TARIFF_SWITCHES: Final = "00:00=1,07:00=2,23:00=1"
 TARIFF_PRICES: Final = (15_000, 30_000)  #: 10^-5 currency units per kWh
 RATE_NAMES: Final = {1: "night", 2: "day"}
 TOP_UP_PENNIES: Final = 1000
+#: step 8's gas tariff: 6p per kWh, 9p at the 16:00-19:00 peak, 25p a day
+GAS_SWITCHES: Final = "00:00=1,16:00=2,19:00=1"
+GAS_PRICES: Final = (6_000, 9_000)  #: 10^-5 currency units per kWh
+GAS_STANDING: Final = 25_000  #: 10^-5 currency units per day
+#: GCS13a Read GSME Consumption Register (GBZ, answered by the GPF) and its cluster
+GCS13A: Final = 0x0074
+METERING_CLUSTER: Final = 0x0702
+CURRENT_SUMMATION: Final = 0x0000
 
 
 @dataclass(slots=True)
@@ -214,7 +227,9 @@ async def run_story(out: Path, echo: Callable[[str], None]) -> Story:
         with PcapWriter.open(pcap_path, start=premises.clock.now()) as pcap:
             premises.observers.append(story._observe)
             premises.observers.append(lambda d, data, at: pcap.write(data, at))
+            story.facts["start"] = premises.clock.now()
             await _walk(story)
+            story.facts["premises_stats"] = dict(premises.stats)
     story.facts["pcap"] = pcap_path
     story.wall_s = time.monotonic() - started
     echo(f"\nPacket capture of the WAN conversation: {pcap_path}")
@@ -487,10 +502,16 @@ async def _gas(story: Story) -> None:
     p, head_end = story.premises, story.head_end
     story.begin(
         "8 gas",
-        "8. Read the GSME's firmware version (GCS38): the GPF holds the command until the "
-        "battery-powered GSME wakes",
+        "8. Gas: read the GSME's firmware version (GCS38) and set a time-of-use gas tariff "
+        "(GCS01a); the GPF holds both until the battery-powered GSME wakes, then answers a "
+        "register read (GCS13a) from its mirror",
     )
     await story.command("GCS38", DeviceType.GSME,
+                        silent="no answer yet: held at the GPF for the GSME")  # fmt: skip
+    gas_tariff = GasTariff.simple(
+        parse_switches(GAS_SWITCHES), GAS_PRICES, standing=GAS_STANDING, issued=p.clock.now()
+    )
+    await story.command("GCS01a", DeviceType.GSME, {"tariff": gas_tariff},
                         silent="no answer yet: held at the GPF for the GSME")  # fmt: skip
     story.received.clear()
     await p.advance(timedelta(minutes=31))
@@ -498,12 +519,51 @@ async def _gas(story: Story) -> None:
     texts = []
     for raw in list(story.received):
         for received in head_end.accept(raw):
-            text = (
-                _version_text(received)
-                if received.command is not None
-                else answers.describe(received, head_end)
-            )
-            story.record("GCS38", "gsme", received, text)
-            texts.append(text)
+            use_case = received.command.use_case if received.command is not None else "alert"
+            if use_case == "GCS38":
+                text = _version_text(received)
+            elif use_case == "GCS01a":
+                statuses = answers.gbz_statuses(received)
+                story.facts["gas_tariff_statuses"] = statuses
+                text = (
+                    "tariff set: 2 TOU rates, standing charge " + money(GAS_STANDING)
+                    if statuses is not None and not any(statuses)
+                    else f"tariff refused (ZCL statuses {statuses})"
+                )
+            else:
+                text = answers.describe(received, head_end)
+            story.record(use_case, "gsme", received, text)
+            texts.append(f"{use_case}: {text}")
+    read = await story.command(
+        "GCS13a",
+        DeviceType.GPF,
+        command=_gcs13a(story),
+        say=lambda r: _litres_text(answers.gbz_read_value(r, head_end, CURRENT_SUMMATION)),
+    )
+    litres = answers.gbz_read_value(read, head_end, CURRENT_SUMMATION)
+    story.facts["gas_read_at"] = p.clock.now()
     story.facts["gas_answers"] = texts
-    story.end("at the wake-up: " + ("; ".join(texts) or "nothing"))
+    story.facts["gas_litres"] = litres
+    woke = "; ".join(texts) or "nothing"
+    mirror = "no register" if litres is None else f"{litres / 1000:.3f} m3"
+    story.end(f"at the wake-up: {woke}; GPF mirror read: {mirror}")
+
+
+def _gcs13a(story: Story) -> OutgoingCommand:
+    """GCS13a Read GSME Consumption Register, answered by the GPF from its mirror: a GBZ
+    Read Attributes of CurrentSummationDelivered (Metering cluster)."""
+    head_end = story.head_end
+    supplier = head_end.party(Role.SUPPLIER)
+    gpf = story.premises.device(DeviceType.GPF).eui
+    counter = head_end.counters.next(supplier, gpf)
+    header = GroupingHeader(Cra.COMMAND, counter, supplier, gpf, None, OtherInformation(GCS13A))
+    payload = gbz_read_attributes(METERING_CLUSTER, (CURRENT_SUMMATION,))
+    return head_end.submit(
+        GeneralSigningMessage(header, payload, None), use_case="GCS13a", sign=False
+    )
+
+
+def _litres_text(litres: int | None) -> str:
+    if litres is None:
+        return "no consumption register in the answer"
+    return f"gas consumed since commissioning: {litres / 1000:.3f} m3 (from the GPF's mirror)"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from smemu.errors import DecodeError
+from smemu.errors import DecodeError, SecurityError
 from smemu.hil.commands_han import gbz_firmware_version
 from smemu.hil.headend import HeadEnd, Outcome, Received
 from smemu.protocols import asn1, zigbee
@@ -149,6 +149,49 @@ def firmware_version(received: Received | None) -> tuple[bytes | None, str]:
             return typed.firmware_version, "read"
         return None, f"read failure (response code {int(typed.response_code)})"
     return None, f"unexpected answer {type(typed).__name__}"
+
+
+def gbz_statuses(received: Received | None) -> list[int] | None:
+    """The ZCL statuses of a GBZ answer, component by component (default responses and
+    records alike); ``None``: no decodable GBZ answer."""
+    message = inner(received)
+    if message is None or frame.payload_family(message.payload) != "gbz":
+        return None
+    try:
+        payload = zigbee.decode_typed(message.payload, alert=False)
+    except DecodeError:
+        return None
+    found: list[int] = []
+    for component in payload.components:
+        status = getattr(component.command, "status", None)
+        if isinstance(status, int):
+            found.append(status)
+        for record in getattr(component.command, "records", ()):
+            record_status = getattr(record, "status", None)
+            if isinstance(record_status, int):
+                found.append(record_status)
+    return found
+
+
+def gbz_read_value(received: Received | None, head_end: HeadEnd, attribute: int) -> int | None:
+    """The integer value of ``attribute`` in a GBZ Read Attributes answer (decrypted with the
+    head-end's keys when encrypted); ``None``: absent, failed or undecodable."""
+    message = inner(received)
+    if received is None or message is None:
+        return None
+    try:
+        _, plaintexts = decrypt_payload(frame.locate(received.data), head_end.keystore)
+        payload = zigbee.decode_typed(message.payload, alert=False, plaintexts=plaintexts)
+    except (DecodeError, SecurityError):
+        return None
+    for component in payload.components:
+        for record in getattr(component.command, "records", ()):
+            value = getattr(record, "value", None)
+            if getattr(record, "attribute_id", None) == attribute and record.status == 0:
+                number = getattr(value, "value", None)
+                if isinstance(number, int):
+                    return number
+    return None
 
 
 def _zcl_statuses(payload: zigbee.GbzPayload) -> str:

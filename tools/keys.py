@@ -30,7 +30,8 @@ def keys_group() -> None:
 )
 @click.option("--seed", help="Derive every key from this text (reproducible PKI).")
 def init_command(folder: Path, config_path: Path | None, seed: str | None) -> None:
-    """Generate keys and certificates for the remote parties and the premises' devices."""
+    """Generate keys and certificates for the remote parties and the premises' devices,
+    and the manufacturer's firmware image signing key."""
     try:
         config = load_config(config_path)
         pki = make_pki(
@@ -60,3 +61,5 @@ def _show(folder: Path) -> None:
         click.echo(f"  {role.slug:<24} {eui}")
     for eui, kind in pki.devices.items():
         click.echo(f"  device {kind.value:<17} {eui}")
+    if pki.manufacturer is not None:
+        click.echo(f"  {'manufacturer (images)':<24} {pki.manufacturer}")

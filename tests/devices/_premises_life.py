@@ -26,9 +26,19 @@ from pathlib import Path
 from typing import Final
 
 from smemu.devices.config import load_config
+from smemu.devices.keys import manufacturer_key
 from smemu.devices.premises import Premises
 from smemu.errors import DecodeError, SecurityError
-from smemu.firmware import chf_firmware, gas_metering, hcalc, hcalc_frames, metering, supply
+from smemu.firmware import (
+    chf_firmware,
+    gas_metering,
+    gas_tariff_engine,
+    hcalc,
+    hcalc_frames,
+    metering,
+    ppmid_firmware,
+    supply,
+)
 from smemu.firmware import firmware_image as fw
 from smemu.firmware.common.credentials import Role
 from smemu.firmware.common.machine import DeviceType, Tx
@@ -45,6 +55,7 @@ from smemu.firmware.registers.tables import (
     compile_table,
 )
 from smemu.hal.storage import Storage
+from smemu.hil.commands_gas_tariff import GasTariff
 from smemu.hil.commands_han import gbz_read_attributes
 from smemu.hil.commands_tariff import TariffSettings
 from smemu.hil.headend import HeadEnd, OutgoingCommand, Received
@@ -53,7 +64,6 @@ from smemu.protocols.gbcs import frame
 from smemu.protocols.gbcs.decrypt import decrypt_payload
 from smemu.protocols.gbcs.frame import GeneralSigningMessage, GroupingHeader, OtherInformation
 from smemu.protocols.gbcs.types import Cra, Eui64
-from smemu.protocols.security.keys import private_key_from_scalar, public_point
 from smemu.protocols.security.keystore import KeyStore
 from smemu.protocols.utrn import ValueClass, encode_utrn
 from smemu.protocols.zigbee.typed import decode_typed
@@ -71,12 +81,22 @@ GAS_SERIES: Final = tuple(
 SWITCHES: Final = ((0, 1), (7 * 60, 2), (23 * 60, 1))
 PRICES: Final = (15_000, 30_000)
 STANDING: Final = 20_000
+#: GCS01a: gas rate 1 all day but the 16:00-19:00 peak (rate 2), 6p and 9p per kWh, a 25p
+#: daily standing charge (prices per kWh, 10^-5 GBP)
+GAS_SWITCHES: Final = ((0, 1), (16 * 60, 2), (19 * 60, 1))
+GAS_PRICES: Final = (6_000, 9_000)
+GAS_STANDING: Final = 25_000
+#: the gas meter's conversion (its defaults: calorific value 39.5 MJ/m3, correction factor
+#: 1.02264): energy = m3 x CV x CF / 3.6 (MJ per kWh), in 1/1000 MJ/m3 and 1/1000000
+GAS_CV_MILLI: Final = 39_500
+GAS_CF_MICRO: Final = 1_022_640
 #: GCS13a Read GSME Consumption Register (answered by the GPF from its mirror)
 GCS13A: Final = 0x0074
 METERING: Final = 0x0702
 GAS_TOP_UP_PENCE: Final = 500
 BOOST_MINUTES: Final = 30
-MANUFACTURER: Final = private_key_from_scalar(0x46_5EED)
+#: the default premises' manufacturer: its PKI seed's, trusted by the devices it commissions
+MANUFACTURER: Final = manufacturer_key(load_config(None).pki_seed or b"")
 VERSION: Final = bytes.fromhex("02040600")
 IMAGE: Final = fw.build_image(0x0102, VERSION, b"sixty days of firmware " * 30, MANUFACTURER)
 
@@ -111,6 +131,26 @@ def gsme_table() -> bytes:
     return compile_table(tariff, Prepayment(), Settings()).data
 
 
+def per_litre(price_per_kwh: int) -> int:
+    """A gas price per kWh as the engine's price per m3 of the litres it counts (rounded)."""
+    kwh_per_m3_scaled = GAS_CV_MILLI * GAS_CF_MICRO  # x 3.6e9 = kWh per m3
+    return (price_per_kwh * kwh_per_m3_scaled + 1_800_000_000) // 3_600_000_000
+
+
+def gsme_tariff_table() -> bytes:
+    """The engine table GCS01a below describes: the gas TOU rates every day of the year."""
+    return compile_table(
+        Tariff(
+            day_profiles=(DayProfile(GAS_SWITCHES),),
+            seasons=(Season(1, 1, 0, 0),),  # GasTariff.simple: one season, every year
+            tou_prices=tuple(per_litre(p) for p in GAS_PRICES),
+            standing_charge=GAS_STANDING,
+        ),
+        Prepayment(),
+        Settings(),
+    ).data
+
+
 @dataclass
 class RefMeter:
     """One reference meter: table, state words, log region, consumption by interval."""
@@ -141,6 +181,23 @@ class RefMeter:
 
     def registers(self) -> ops.Registers:
         return ops.read(self.state)
+
+    def words(self) -> array[int]:
+        words = array("q")
+        words.frombytes(self.table)
+        return words
+
+    def change_tariff(self, t: int, table: bytes, usage: array[int]) -> None:
+        """At ``t``: registers up to ``t`` under the old table, a billing snapshot (change of
+        tariff), then the new table."""
+        self.advance(t, usage)
+        ops.snapshot(self.words(), self.state, memoryview(self.logs), t)
+        self.table = table
+
+    def top_up(self, t: int, amount: int, usage: array[int]) -> None:
+        """At ``t``: registers up to ``t``, then a top-up of ``amount`` (10^-5 GBP)."""
+        self.advance(t, usage)
+        ops.top_up(self.words(), self.state, t, amount, logs=memoryview(self.logs))
 
 
 def esme_usage(t_from: int, t_to: int, off: tuple[int, int] | None) -> array[int]:
@@ -201,9 +258,13 @@ class Life:
     boost_at: datetime = datetime.min
     firmware: dict[str, bytes | None] = field(default_factory=dict)  # device -> version
     pending_image: dict[str, bool] = field(default_factory=dict)
+    #: the PPMID's CS09 alerts on the WAN after its image: (originator, signature verdict)
+    ppmid_cs09: list[tuple[Eui64, str]] = field(default_factory=list)
+    ppmid: Eui64 | None = None
     gas_read_litres: int | None = None
     gas_read_expected: int = -1
     gas_top_up: tuple[int, int] = (0, 0)  # GSME balance (fine units), reference balance
+    gas_tariff_at: tuple[int, int] = (0, 0)  # when the GSME changed tariff, the wake
     gsme_gas_from_commissioning: tuple[int, int] = (0, 0)  # device litres, flow since T0
     alerts: list[tuple[int, datetime]] = field(default_factory=list)
     esme_stats: dict[str, int] = field(default_factory=dict)
@@ -213,9 +274,9 @@ class Life:
 
 
 def _provision(state: Path) -> None:
-    """First start (commissioning at the start instant), then factory / installer settings
-    written into the stores: the ESME's load and the gas flow the test's reference uses,
-    the manufacturer key the ESME and the PPMID trust for firmware images."""
+    """First start (commissioning at the start instant: keys, device logs, the
+    manufacturer's image key), then factory settings written into the stores: the ESME's
+    load and the gas flow the test's reference uses."""
 
     async def first() -> dict[DeviceType, Path]:
         async with Premises(load_config(None), state, wan="virtual://life-0", speed=0.0) as p:
@@ -228,9 +289,6 @@ def _provision(state: Path) -> None:
         DeviceType.GSME: {gas_metering.FLOW: json.dumps({"series": GAS_SERIES}).encode()},
         DeviceType.PPMID: {},
     }
-    trust = fw.manufacturer_writes(public_point(MANUFACTURER))
-    extra[DeviceType.ESME].update(trust)
-    extra[DeviceType.PPMID].update(trust)
     for kind, path in paths.items():
         storage = Storage.open(path)
         with storage.transaction() as tx:
@@ -367,14 +425,29 @@ async def _play(state: Path, life: Life) -> None:
         tx = Tx(p.clock.now(), esme.machine.nvm)
         life.tables["esme"] = (metering.table_words(tx).tobytes(), s.esme_ref.table)
         await s.send("GCS38 queued", he.build("GCS38", gsme.eui))
+        # ... and the gas TOU tariff (GCS01a, held with it until the wake).
+        gas_tariff = GasTariff.simple(
+            GAS_SWITCHES, GAS_PRICES, standing=GAS_STANDING, issued=p.clock.now()
+        )
+        gcs01a = he.build("GCS01a", gsme.eui, {"tariff": gas_tariff})
+        await s.send("GCS01a queued", gcs01a)
         await s.until(at(t0, 0, 0, 31))
+        woken = [r for raw in s.out for r in he.accept(raw)]
+        life.answers["GCS01a"] = next((r for r in woken if r.command is gcs01a), None)
         raw = commissioned or gsme.machine.nvm.get(gas_metering.STATE)
         first = array("q")
         first.frombytes(raw or lay.new_state(epoch(t0)).tobytes())
         # The reference starts where the GSME's engine started: at commissioning, or at its
-        # first command (a separate test asks for registers from commissioning).
+        # first command (a separate test asks for registers from commissioning); the tariff
+        # changes when the GSME woke at 00:30 and took the GCS01a.
         s.gsme_ref = RefMeter.start(gsme_table(), first[lay.S_T])
+        woke = epoch(at(t0, 0, 0, 30))
+        s.gsme_ref.change_tariff(woke, gsme_tariff_table(), gas_usage(s.gsme_ref.t, woke))
         life.tables["gsme"] = (gsme.machine.nvm.get(gas_metering.TABLE, b""), s.gsme_ref.table)
+        changed = Tx(p.clock.now(), gsme.machine.nvm).get_int(
+            gas_tariff_engine.TARIFF_SNAPSHOT_AT, -1
+        )
+        life.gas_tariff_at = (changed, woke)
 
         # Day 10, 10:00: the consumer boosts HCALC switch 1 for 30 minutes.
         life.boost_at = at(t0, 10, 10, 0)
@@ -396,7 +469,10 @@ async def _play(state: Path, life: Life) -> None:
         balance_before = ops.read(_words(before.get(gas_metering.STATE)))
         p.press(DeviceType.PPMID, "keypad", KeypadEntry(Action.TOP_UP, Fuel.GAS, utrn).encode())
         await p.settle()
-        await s.until(at(t0, 12, 18, 31))  # the GSME has woken at 18:30
+        await s.until(at(t0, 12, 18, 31))  # the GSME has woken at 18:30 and taken PCS01
+        woke = epoch(at(t0, 12, 18, 30))
+        assert s.gsme_ref is not None
+        s.gsme_ref.top_up(woke, GAS_TOP_UP_PENCE * 1000, gas_usage(s.gsme_ref.t, woke))
         after = Tx(p.clock.now(), gsme.machine.nvm)
         gas_metering.catch_up(after)
         life.gas_top_up = (
@@ -408,16 +484,25 @@ async def _play(state: Path, life: Life) -> None:
         await s.until(at(t0, 20, 6, 0))
         s.checkpoint("day 20")
 
-        # Day 25: a firmware image distributed by the hub to the ESME and the PPMID, then
-        # activated (CS06) on each.
+        # Day 25: a firmware image distributed by the hub to the ESME, which holds it until
+        # CS06 activates it, and to the PPMID, which runs it at once and says so (CS09).
         await s.until(at(t0, 25, 2, 0))
-        for kind in (DeviceType.ESME, DeviceType.PPMID):
-            target = p.device(kind)
-            p.chf.message("ota", chf_firmware.envelope(target.eui, IMAGE))
-            await p.advance(timedelta(hours=1))
-            life.pending_image[kind.value] = target.machine.nvm.get(fw.PENDING_IMAGE) == IMAGE
-            await s.send(f"CS06 {kind.value}", s.activate(target.eui))
-            life.firmware[kind.value] = target.machine.nvm.get(fw.FIRMWARE_VERSION)
+        p.chf.message("ota", chf_firmware.envelope(esme.eui, IMAGE))
+        await p.advance(timedelta(hours=1))
+        life.pending_image["esme"] = esme.machine.nvm.get(fw.PENDING_IMAGE) == IMAGE
+        await s.send("CS06 esme", s.activate(esme.eui))
+        life.firmware["esme"] = esme.machine.nvm.get(fw.FIRMWARE_VERSION)
+        ppmid = s.ppmid
+        life.ppmid = ppmid.eui
+        s.out.clear()
+        p.chf.message("ota", chf_firmware.envelope(ppmid.eui, IMAGE))
+        await p.advance(timedelta(hours=1))
+        for got in (r for raw in s.out for r in he.accept(raw)):
+            inner = None if got.message is None else frame.signing_message(got.message)
+            code = None if inner is None else inner.header.other_information.message_code
+            if inner is not None and code == ppmid_firmware.CS09:
+                life.ppmid_cs09.append((inner.header.originator, got.signature))
+        life.firmware["ppmid"] = ppmid.machine.nvm.get(fw.FIRMWARE_VERSION)
 
         # Day 40: a gas register read, answered by the GPF from the mirror.
         await s.until(at(t0, 40, 9, 40))

@@ -4,10 +4,13 @@ The default premises (comms hub with its gas proxy, ESME, GSME, PPMID, HCALC) li
 on a virtual clock that jumps from timer to timer (each step sees the simulated instant it
 would see at any speed): electricity on a two-rate TOU tariff with a standing charge set by
 the supplier's head-end (ECS01a), gas metered while the GSME sleeps and wakes every 30
-minutes, a gas read answered by the GPF, a gas top-up typed on the PPMID, the HCALC's
-calendars with random offsets and a consumer boost, a supply outage with the HCALC failing
-open and asking for a refresh, a firmware image distributed by the hub and activated on the
-ESME and the PPMID. The story is played once (:mod:`._premises_life`); each test below
+minutes on its own TOU tariff (GCS01a, held by the GPF until the wake), a gas read answered
+by the GPF, a gas top-up typed on the PPMID (accepted by the GSME, whose device log holds the
+PPMID from commissioning), the HCALC's calendars with random offsets and a consumer boost, a
+supply outage with the HCALC failing open and asking for a refresh, a firmware image
+distributed by the hub, held and activated (CS06) on the ESME, run at once on the PPMID
+(CS09), both signed by the manufacturer key the premises commissioned its devices with.
+The story is played once (:mod:`._premises_life`); each test below
 judges one part of it against the reference: the pure-Python register engine for the ESME
 and the GSME, the reference switch timeline for the HCALC.
 
@@ -18,6 +21,8 @@ naming what is missing, so it turns red the day the feature lands.
 from __future__ import annotations
 
 import pytest
+
+from smemu.protocols.gbcs.secure import Verdict
 
 from ._premises_life import DAYS, VERSION, Checkpoint, Life, esme_usage, live
 
@@ -48,8 +53,12 @@ def test_the_tariffs_compiled_by_the_meters_are_the_references(life: Life) -> No
     assert life.answers["ECS01a"] is not None and life.answers["ECS01a"].verified
     device, ref = life.tables["esme"]
     assert device == ref
+    gcs01a = life.answers["GCS01a"]  # answered when the GSME woke
+    assert gcs01a is not None and gcs01a.verified
     device, ref = life.tables["gsme"]
     assert device == ref
+    changed, woke = life.gas_tariff_at
+    assert changed == woke
 
 
 @pytest.mark.parametrize("name", ["day 20", "day 40", "before the outage"])
@@ -61,6 +70,9 @@ def test_every_register_agrees_with_the_reference_engine(life: Life, name: str) 
     assert c.esme_ref.import_wh == sum(c.esme_ref.tou_wh)
     assert c.esme_ref.accumulated_cost > 0
     assert c.gsme_ref.import_wh > 0
+    # gas on its own TOU tariff: both rates used, priced, a standing charge
+    assert c.gsme_ref.tou_wh[0] > 0 and c.gsme_ref.tou_wh[1] > 0
+    assert c.gsme_ref.accumulated_cost > 0
 
 
 def test_registers_after_the_outage_agree_with_the_reference_engine(life: Life) -> None:
@@ -95,11 +107,6 @@ def test_the_gpf_answers_a_gas_read_while_the_gsme_sleeps(life: Life) -> None:
     assert answer is not None and answer.verified
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the GSME refuses PCS01 from the PPMID ('originator is not a trusted remote "
-    "party'): HAN parties in the acceptance path (h43, firmware/common/security.py)",
-)
 def test_a_top_up_on_the_ppmid_reaches_the_gsme(life: Life) -> None:
     added, expected = life.gas_top_up
     assert added == expected
@@ -136,16 +143,13 @@ def test_a_firmware_image_is_distributed_to_and_activated_on_the_esme(life: Life
     assert life.firmware["esme"] == VERSION
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the story expects a held image and CS06 on the PPMID, which the volume does not "
-    "give it: a PPMID activates a verified image at once and alerts CS09 (CS05c, CS09); "
-    "tests/devices/_premises_life.py should check the CS09 and fw/version instead",
-)
 def test_a_firmware_image_is_distributed_to_and_activated_on_the_ppmid(life: Life) -> None:
-    assert life.pending_image["ppmid"]
-    answer = life.answers["CS06 ppmid"]
-    assert answer is not None and answer.verified
+    """No CS06 for a PPMID (CS05c, CS09): it runs a verified image at once and tells the
+    access control broker with a signed CS09, which the hub counts as the receipt."""
     assert life.firmware["ppmid"] == VERSION
+    assert len(life.ppmid_cs09) == 1
+    originator, signature = life.ppmid_cs09[0]
+    assert originator == life.ppmid
+    assert signature == Verdict.VALID
 
 

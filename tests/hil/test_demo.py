@@ -129,3 +129,26 @@ def test_story_outcomes(story: tuple[Story, list[str]]) -> None:
     assert pos == len(raw) and count >= sum(e.verified == "yes" for e in story_.exchanges)
     assert any(str(pcap) in line for line in lines)
     assert story_.wall_s > 0
+
+
+def test_gas_step_sets_a_tariff_and_reads_the_mirror(story: tuple[Story, list[str]]) -> None:
+    """Step 8: GCS01a taken at the GSME's wake with every component a success, then
+    GCS13a answered by the GPF with the gas metered from commissioning to the last wake
+    (the default premises' GSME meters its default flow, 100 litres an hour)."""
+    story_, _ = story
+    facts = story_.facts
+    statuses = facts["gas_tariff_statuses"]
+    assert isinstance(statuses, list) and statuses and not any(statuses)
+    start, read_at = facts["start"], facts["gas_read_at"]
+    assert isinstance(start, datetime) and isinstance(read_at, datetime)
+    half_hours = int((read_at - start).total_seconds()) // 1800  # wakes every 30 minutes
+    assert facts["gas_litres"] == half_hours * 50 > 0
+    gas = [e for e in story_.exchanges if e.step == "8 gas"]
+    assert {e.use_case for e in gas} == {"GCS38", "GCS01a", "GCS13a"}
+    assert all(e.verified in ("yes", "-") for e in gas)
+
+
+def test_the_demo_sends_nothing_too_large_for_the_han(story: tuple[Story, list[str]]) -> None:
+    stats = story[0].facts["premises_stats"]
+    assert isinstance(stats, dict) and stats.get("wan_out", 0) > 0
+    assert stats.get("han_oversize", 0) == 0
