@@ -8,13 +8,12 @@ engine table after a request that wrote anything (:func:`after_writes`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Final
 
 from smemu.firmware import metering, prepayment, supply, tariff
 from smemu.firmware.common.cosem import CosemContext, CosemFailure, CosemObject, Method, Setter
-from smemu.firmware.common.credentials import ANCHOR_PREFIX, Role
+from smemu.firmware.common.credentials import Credentials, Role
 from smemu.firmware.common.machine import Tx
 from smemu.firmware.cosem_model import Model, ModelAttribute, check_value, store
 from smemu.firmware.registers import calendar, ops
@@ -32,8 +31,6 @@ from smemu.protocols.dlms.data import (
     OctetString,
     Structure,
 )
-from smemu.protocols.security.keys import public_key_from_point
-from smemu.protocols.security.keystore import KeyKind
 
 TOKEN_GATEWAY: Final = parse_obis("0-0:19.40.0.255")
 TARIFF_SCRIPTS: Final = parse_obis("0-0:10.0.100.255")
@@ -200,33 +197,10 @@ def supplier_eui(ctx_or_credentials: object) -> bytes | None:
     return None if found is None else bytes(found.eui)
 
 
-def _prepayment_point(tx: Tx) -> bytes | None:
-    """The supplier anchor's prepayment top-up KA point (JSON member ``pp``), if held."""
-    raw = tx.get(ANCHOR_PREFIX + Role.SUPPLIER.slug)
-    if raw is None:
-        return None
-    try:
-        value = json.loads(raw).get("pp")
-        return bytes.fromhex(value) if isinstance(value, str) else None
-    except (ValueError, AttributeError):
-        return None
-
-
-def utrn_entry(tx: Tx, credentials: object, text: str) -> prepayment.UtrnResult:
+def utrn_entry(tx: Tx, credentials: Credentials, text: str) -> prepayment.UtrnResult:
     """Check and apply a UTRN (remote CS01a or the keypad)."""
-    supplier = supplier_eui(credentials)
-    eui = bytes(getattr(credentials, "eui", b""))
-    keystore = getattr(credentials, "keystore", None)
-    secret = None
-    if supplier is not None and keystore is not None:
-        if keystore.pp_ka_public(supplier) is None:
-            point = _prepayment_point(tx)
-            if point is not None:
-                # the supplier anchor's top-up key (reference 6.1): Z = ECDH(own KA, pp KA)
-                keystore.add_public_key(supplier, KeyKind.PP_KA, public_key_from_point(point))
-                keystore.clear_cache()
-        secret = keystore.prepayment_secret(supplier, eui)
-    result = prepayment.enter_utrn(tx, text, secret, supplier or bytes(8), eui)
+    secret, supplier = prepayment.utrn_secret(tx, credentials)
+    result = prepayment.enter_utrn(tx, text, secret, supplier, bytes(credentials.eui))
     if result.outcome is prepayment.UtrnOutcome.ACCEPTED:
         credit_changed(tx)
     return result
