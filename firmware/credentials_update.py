@@ -3,7 +3,9 @@
 Layer: firmware. The behaviour is described in
 :mod:`~smemu.firmware.credentials_use_cases` (module docstring, "CS02b / CS02g"); this
 module holds the mode table, the checks, the state change and the future-dated outcome
-alert (0x00CB for CS02b, 0x0124 for CS02g; alert code 8F66 / 8F67).
+alert (0x00CB for CS02b, 0x0124 for CS02g; alert code 8F66 / 8F67). A fault at the use
+case (:class:`~smemu.firmware.common.faults.UseCasePoint`, a failed trust anchor store) is
+consulted by :func:`evaluate`, so it holds for immediate and future-dated replacements alike.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from cryptography import x509
 
 from smemu.errors import DecodeError
 from smemu.firmware.asn1_respond import asn1_alert, asn1_response, command_payload, device_time
+from smemu.firmware.common import faults
 from smemu.firmware.common.credentials import ANCHOR_PREFIX, Anchor, Credentials, Role
 from smemu.firmware.common.future import ALERT_EXECUTED, FutureItem
 from smemu.firmware.common.machine import Tx
@@ -211,6 +214,12 @@ def evaluate(
         outcomes.append(
             ReplacementOutcome(target, status, existing_eui, existing_ski, new_eui, new_ski)
         )
+    if whole_ok and faults.active(tx, faults.UseCasePoint(message_code)) is not None:
+        # the trust anchor store has failed (a lab's fault): no cell can be served, every
+        # cell still holds its existing anchor
+        tx.log("security", f"trust anchors not replaced ({mode_name.name}): store fault")
+        outcomes = [_unserved(o) for o in outcomes]
+        installs = []
     ok = whole_ok and bool(installs) and len(installs) == len(outcomes)
     if not ok:
         outcomes = [
@@ -239,6 +248,18 @@ def _with_status(o: ReplacementOutcome, status: StatusCode) -> ReplacementOutcom
         o.existing_subject_key_identifier,
         o.replacing_subject_unique_id,
         o.replacing_subject_key_identifier,
+    )
+
+
+def _unserved(o: ReplacementOutcome) -> ReplacementOutcome:
+    """``o`` as a failed trust anchor store reports it: noTrustAnchor, the cell unchanged."""
+    return ReplacementOutcome(
+        o.affected_trust_anchor_cell,
+        StatusCode.NO_TRUST_ANCHOR,
+        o.existing_subject_unique_id,
+        o.existing_subject_key_identifier,
+        o.existing_subject_unique_id,
+        o.existing_subject_key_identifier,
     )
 
 

@@ -38,6 +38,16 @@ the private key stays pending. *CS02d* installs a certificate: it must parse, na
 device, have exactly one of the two key usages, and carry the public key of the pending key
 pair (which then replaces the current one) or of the current one. *CS02e* returns a held
 certificate.
+
+*A failed store* (a lab's fault at the use case, :class:`~smemu.firmware.common.faults.
+UseCasePoint`; the use cases in :data:`FAULTABLE_USE_CASES`): the checks of the command's
+own content run first (an invalid key usage, a bad certificate are answered as ever); then,
+instead of the use case's function, the response code the schema names for the failed part
+(gbcs-reference.md 7.8) and nothing changes -- CS02c ``crProductionFailed`` (no
+certification request can be produced; the new key pair is not kept), CS02d
+``certificateStorageFailed``, CS02e ``certificateRetrievalFailure``, CS02b / CS02g
+``noTrustAnchor`` in every replacement outcome (the trust anchor store cannot serve a cell;
+each cell reported as still holding its existing anchor).
 """
 
 from __future__ import annotations
@@ -51,6 +61,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from smemu.errors import DecodeError
 from smemu.firmware.asn1_respond import HandlerTable, asn1_response, command_payload
+from smemu.firmware.common import faults
 from smemu.firmware.common.credentials import ANCHOR_PREFIX, OWN_DS, OWN_KA, Role
 from smemu.firmware.common.machine import DeviceType, Tx
 from smemu.firmware.common.security import Accepted
@@ -123,6 +134,14 @@ CS02E: Final = 0x000C
 CS02F: Final = 0x011B
 CS02B_ALERT: Final = 0x00CB
 CS02G_ALERT: Final = 0x0124
+#: ASN.1 use cases whose function consults a fault at its
+#: :class:`~smemu.firmware.common.faults.UseCasePoint` (see "A failed store")
+FAULTABLE_USE_CASES: Final = frozenset({CS02C, CS02D, CS02E, *(m.code for m in MODES.values())})
+
+
+def _faulted(tx: Tx, message_code: int) -> bool:
+    """Whether the part behind use case ``message_code`` has failed (a lab's fault)."""
+    return faults.active(tx, faults.UseCasePoint(message_code)) is not None
 
 
 # ------------------------------------------------------------------------- CS02a / CS02f
@@ -252,6 +271,11 @@ def issue_credentials(machine: CommandMachine, tx: Tx, accepted: Accepted) -> by
         response = IssueSecurityCredentialsResponse(
             response_code=IssueSecurityCredentialsResponseCode.INVALID_KEY_USAGE
         )
+    elif _faulted(tx, CS02C):
+        tx.log("security", "certification request not produced (fault)")
+        response = IssueSecurityCredentialsResponse(
+            response_code=IssueSecurityCredentialsResponseCode.CR_PRODUCTION_FAILED
+        )
     else:
         scalar = private_scalar(generate_private_key())
         request = certification_request(creds.eui, usage, scalar)
@@ -277,11 +301,19 @@ def certificate_outcome(tx: Tx, own: Eui64, der: bytes) -> UpdateDeviceCertifica
     point = cert_point(cert)
     pending = tx.get(PENDING[usage])
     current = tx.get(_OWN_KEY[usage])
-    if pending is not None and point == public_point(private_key_from_scalar(pending)):
+    takes_pending = pending is not None and point == public_point(
+        private_key_from_scalar(pending)
+    )
+    if not takes_pending and (
+        current is None or point != public_point(private_key_from_scalar(current))
+    ):
+        return codes.WRONG_PUBLIC_KEY if pending is not None else codes.NO_CORRESPONDING_KEY_PAIR
+    if _faulted(tx, CS02D):
+        tx.log("security", f"device {_SUFFIX[usage].upper()} certificate not stored (fault)")
+        return codes.CERTIFICATE_STORAGE_FAILED
+    if takes_pending and pending is not None:
         tx.put(_OWN_KEY[usage], pending)
         tx.delete(PENDING[usage])
-    elif current is None or point != public_point(private_key_from_scalar(current)):
-        return codes.WRONG_PUBLIC_KEY if pending is not None else codes.NO_CORRESPONDING_KEY_PAIR
     tx.put(OWN_CERT[usage], der)
     tx.log("security", f"device {_SUFFIX[usage].upper()} certificate updated")
     return codes.SUCCESS
@@ -306,6 +338,11 @@ def provide_device_certificate(machine: CommandMachine, tx: Tx, accepted: Accept
     codes = ProvideDeviceCertificateResponseCode
     if usage is None:
         response = ProvideDeviceCertificateResponse(response_code=codes.INVALID_KEY_USAGE)
+    elif _faulted(tx, CS02E):
+        tx.log("security", "device certificate not retrieved (fault)")
+        response = ProvideDeviceCertificateResponse(
+            response_code=codes.CERTIFICATE_RETRIEVAL_FAILURE
+        )
     else:
         der = tx.get(OWN_CERT[usage])
         response = (

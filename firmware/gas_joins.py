@@ -32,9 +32,9 @@ dropped) and reported ``reliable``, outside it the clock is left alone and repor
 
 *A failed device log store* (a lab's fault, :mod:`smemu.firmware.common.faults`): the
 device log is not a COSEM object nor a ZCL attribute, so its fault sits at the point of the
-use case's function as a whole (:func:`use_case_point`); CS07 then answers ``readFailure``
-with no entries (:func:`read_join_details`). :data:`FAULTABLE_USE_CASES` lists the use cases
-whose function consults such a fault.
+use case's function as a whole (:class:`~smemu.firmware.common.faults.UseCasePoint`); CS07
+then answers ``readFailure`` with no entries (:func:`read_join_details`).
+:data:`FAULTABLE_USE_CASES` lists the use cases whose function consults such a fault.
 
 *GCS59 Restore GPF Device Log* re-enters each entry of a backup (as a join would, by the
 type's method) and answers each entry's join response code. Whenever the GPF's device log
@@ -303,19 +303,14 @@ def send_backup(machine: CommandMachine, tx: Tx) -> None:
 # ----------------------------------------------------------------- device log faults
 
 
-def use_case_point(message_code: int) -> faults.AccessPoint:
-    """The fault point of an ASN.1 use case's function as a whole: no COSEM class (0), the
-    message code as the last two octets of the logical name, method 0."""
-    return faults.AccessPoint(faults.Access.ACTION, 0, message_code.to_bytes(6, "big"), 0)
-
-
-#: ASN.1 use cases whose function consults a fault at :func:`use_case_point`
+#: ASN.1 use cases whose function consults a fault at their
+#: :class:`~smemu.firmware.common.faults.UseCasePoint`
 FAULTABLE_USE_CASES: Final = frozenset({joins.CS07})
 
 
 def read_join_details(machine: CommandMachine, tx: Tx, accepted: Accepted) -> bytes | None:
     """CS07: the device log, or ``readFailure`` (no entries) when its store has failed."""
-    if faults.active(tx, use_case_point(joins.CS07)) is None:
+    if faults.active(tx, faults.UseCasePoint(joins.CS07)) is None:
         return joins.read_join_details(machine, tx, accepted)
     command_payload(accepted)  # NULL; raises on anything else
     tx.log("event", "device log read failed (fault)")

@@ -29,7 +29,10 @@ NOT_FOUND: every read is answered (GCS21f). A device fault (HARDWARE_FAILURE or
 SOFTWARE_FAILURE, in a Default Response or in an attribute status of a Read Attributes
 Response) stops any payload, read or instruction, the same way: the part behind it has failed
 and the meter answers the later components "not processed" (the reference GCS14, GCS21m and
-GCS60a ERROR responses: a read's hardware failure, then 0xFF / FAILURE).
+GCS60a ERROR responses: a read's hardware failure, then 0xFF / FAILURE). A few ZSE responses
+report failure in their own fields and carry no status (:data:`FAILED_REPLIES`: a Clear Event
+Log Response naming no log cleared, a Start Sampling Response with sample id 0xFFFF); a fault
+of the part behind such a command is answered with that response, not a Default Response.
 
 Everything here is a pure function of NVM (through :class:`~smemu.firmware.common.machine.Tx`)
 and the command; no clock is read.
@@ -44,6 +47,8 @@ from typing import Final
 from smemu.firmware.common import faults
 from smemu.firmware.common.machine import Tx
 from smemu.protocols.zigbee import gbz
+from smemu.protocols.zigbee.events import ClearEventLogRequest, ClearEventLogResponse
+from smemu.protocols.zigbee.metering import StartSampling, StartSamplingResponse
 from smemu.protocols.zigbee.zcl import (
     FRAME_CLUSTER_SPECIFIC,
     FRAME_DIRECTION,
@@ -137,6 +142,25 @@ def _reply_control(command_control: int, frame_type: int, disable: bool) -> int:
 
 #: statuses that stop the rest of a payload whatever the use case (see the module docstring)
 HALTING: Final = frozenset({ZclStatus.HARDWARE_FAILURE, ZclStatus.SOFTWARE_FAILURE})
+_EVENTS: Final = 0x0709
+_METERING: Final = 0x0702
+#: no sampling started (ZSE Start Sampling Response: the SampleID 0xFFFF)
+NO_SAMPLE_ID: Final = 0xFFFF
+
+
+def _failed(reply: ClearEventLogResponse | StartSamplingResponse) -> ZclReply:
+    return ZclReply(reply.COMMAND_ID, reply.encode())
+
+
+#: (cluster, command) -> the reply of a command whose ZSE response has no status field but
+#: says in its own fields that the command failed; a fault of the part behind the command
+#: (:func:`~smemu.firmware.common.faults.active_zcl`) is answered with it: CS11 Clear Event
+#: Log -- a log store that cannot be written clears no log (ClearedEventsLogs 0); GCS31
+#: Start Sampling -- a sampler that cannot run starts none (SampleID 0xFFFF).
+FAILED_REPLIES: Final[Mapping[tuple[int, int], ZclReply]] = {
+    (_EVENTS, ClearEventLogRequest.COMMAND_ID): _failed(ClearEventLogResponse(0)),
+    (_METERING, StartSampling.COMMAND_ID): _failed(StartSamplingResponse(NO_SAMPLE_ID)),
+}
 
 
 def _read(tx: Tx, store: AttributeStore, cluster_id: int, payload: bytes) -> tuple[bytes, bool]:
@@ -245,10 +269,15 @@ def serve(
                 fault = faults.active_zcl(
                     tx, faults.ZclAccess.COMMAND, comp.cluster_id, comp.command_id, nth
                 )
-                if fault is not None:
+                failed_reply = FAILED_REPLIES.get((comp.cluster_id, comp.command_id))
+                if fault is not None and failed_reply is None:
                     raise ZclRefusedError(ZclStatus(fault), "fault")
                 handler = handlers.get((comp.cluster_id, comp.command_id))
-                specific = None if handler is None else handler(tx, comp)
+                if fault is not None:
+                    specific = failed_reply
+                    failed = True
+                else:
+                    specific = None if handler is None else handler(tx, comp)
                 if specific is None:
                     reply = ZclReply(
                         DEFAULT_RESPONSE, bytes((comp.command_id, ZclStatus.SUCCESS)), False

@@ -97,6 +97,22 @@ LOG_CODES: Final = _codes(
     0x00C0, 0x0048, 0x0049, 0x0093, 0x0094, 0x00B9, 0x00BA, 0x00FD, 0x0004, 0x010F,
     0x00FE, 0x0013, 0x00BC, 0x005E,
 )  # fmt: skip
+#: The CHF's Sub GHz radio (Use Case volume DBCH02 / DBCH03), field by field:
+#:
+#: * DBCH02 Read CHF Sub GHz Channel Log (0x010B): the hub's own operational history -- one
+#:   entry (log code 0x8F26) per channel change it made; how many the window holds is the
+#:   hub's history, the entries present are still compared;
+#: * DBCH03 Read CHF Sub GHz Configuration (0x010C): every field is "Configuration data"
+#:   (the volume's notes on rows 1905-1919, GBCS 10.6.2.3), answered by the firmware as
+#:   configured. The runner replays the set's DBCH04 before it (hil.preconditions
+#:   .WriteIndex) and the emulated hub answers those values; the reference hub held another
+#:   configuration when DBCH03 was recorded (page masks 0x...03 where DBCH04 writes 0x...06,
+#:   thresholds 125 / 200 where it writes 130 / 220), set outside the set;
+#: * DBCH01 (the current channel) and DBCH05 (scan) are compared as they are.
+CHF_CHANNEL_LOG_CODES: Final = _codes(0x010B)
+CHF_CONFIG_READ_CODES: Final = _codes(0x010C)
+#: the DLMS types of the DBCH03 configuration fields (CHTS 4.6.2.5 SubGHzConfigurationSettings)
+_CHF_CONFIG_TYPES: Final = frozenset({"bit-string", "long-unsigned", "unsigned"})
 #: Configured calendars read back: the number of seasons, week profiles, day profiles (and
 #: switch times per day), special days and schedule entries is the calendar the reference
 #: meter was configured with outside the set. (message code, an fnmatch pattern of the
@@ -196,12 +212,28 @@ _GBZ_OWN: Final[tuple[tuple[frozenset[int], tuple[str, ...], Allow, str], ...]] 
             "read_attributes_response.conversion_factor",
             "read_attributes_response.conversion_factor_trailing_digit",
             "read_attributes_response.uncontrolled_flow_threshold",
+            "read_attributes_response.uncontrolled_flow_multiplier",
+            "read_attributes_response.uncontrolled_flow_divisor",
         ),
         Allow.VALUE,
         "GCS21a: CalorificValue, ConversionFactor (rows 1740, 1741) and the uncontrolled "
         "gas flow threshold (row 1754) are Operational data, with their scales (rows 1558, "
-        "1559); the flow stabilisation and measurement periods (Configuration data, rows "
-        "1869, 1870) and the units are still compared",
+        "1559; the threshold's scaleMultiplier / scaleDivisor, rows 1666, 1665); the flow "
+        "stabilisation and measurement periods (Configuration data, rows 1869, 1870) and "
+        "the units are still compared",
+    ),
+    (
+        _codes(0x009D, 0x00DA),
+        (
+            "publish_billing_period.billing_period_start_time",
+            "publish_billing_period.billing_period_duration",
+            "publish_billing_period.billing_period_duration_type",
+        ),
+        Allow.VALUE,
+        "GCS21d (legacy) / GCS21k: the GSME's BillingCalendar startDateTimeAndAnyPeriodicity "
+        "(row 1965, read by Get Billing Period) is Operational data -- the first billing "
+        "snapshot's date-time and the periodicity the meter runs; the tariff type and the "
+        "response's form are still compared",
     ),
     (
         _codes(0x00FB),
@@ -265,6 +297,14 @@ _GBZ_OWN: Final[tuple[tuple[frozenset[int], tuple[str, ...], Allow, str], ...]] 
         Allow.VALUE,
         "GCS17 / GCS18: profile data log entries (Operational data) are the meter's own "
         "half-hourly consumption and their end time the meter's clock",
+    ),
+    (
+        _codes(0x0078, 0x00A0),
+        ("get_sampled_data_response.samples[[]*[]]",),
+        Allow.VALUE,
+        "GCS17 / GCS61: the Profile Data Log's and the Daily Consumption Log's entries "
+        "(logEntry.value, Operational data, rows 537, 559) are the meter's own consumption; "
+        "sample id, start time, interval and the number of samples are still compared",
     ),
     (
         _codes(0x0078, 0x0079),
@@ -352,6 +392,26 @@ RULES: Final[tuple[Rule, ...]] = (
         _READING_TYPES | {"enum", "unsigned"},
     ),
     Rule("dlms", "dlms.*", Allow.LENGTH, "a log holds what the device recorded", LOG_CODES),
+    Rule(
+        "dlms",
+        "dlms.access_response.list_of_data[[]0[]]",
+        Allow.LENGTH,
+        "DBCH02 Sub GHz Channel Log: the hub's own record of the channel changes it made "
+        "(Use Case volume DBCH02, log code 0x8F26); how many fall in the window is the hub's "
+        "history. The entries present, the result, the type and the structure are compared",
+        CHF_CHANNEL_LOG_CODES,
+    ),
+    Rule(
+        "dlms",
+        "dlms.access_response.list_of_data[[]0[]].structure[[]*[]]",
+        Allow.VALUE,
+        "DBCH03 Sub GHz Configuration: configuration data (Use Case volume DBCH03 notes, "
+        "GBCS 10.6.2.3) the reference hub held from outside the set when the read was "
+        "recorded; the emulated hub answers what the set's DBCH04 wrote. Values of the "
+        "15 fields may differ; the structure, its length and each field's type are compared",
+        CHF_CONFIG_READ_CODES,
+        _CHF_CONFIG_TYPES,
+    ),
     Rule(
         "dlms",
         "dlms.*",

@@ -83,23 +83,51 @@ def originator_device_type(message_code: int) -> DeviceType | None:
 
 
 def recipient_types(infos: Iterable[CommandInfo]) -> dict[Eui64, DeviceType]:
-    """EUI -> device type, by majority of the commands with exactly one registry target,
-    and of the device-originated commands whose message type names their sender.
+    """EUI -> device type: what the recipient's commands (and its own commands) say it is.
 
-    Some use cases (security credentials, firmware, joins) serve every device type; their
-    target is whatever the recipient is, which the recipient's other commands tell. A
-    device no use case singles out (a PPMID) may still send commands of its own (PCS01,
-    PCS02: ``SME.C.PPMID-GSME``), which tell what it is.
+    In order of strength of evidence:
+
+    1. *a single target*: the majority of the commands to it with exactly one registry
+       target, and of the device-originated commands whose message type names their sender
+       (a PPMID sends PCS01 / PCS02, ``SME.C.PPMID-GSME``);
+    2. *narrowed targets*: for a recipient with no such command, the types every one of its
+       commands with registry targets allows (CS08 is for a PPMID or an HCALCS); exactly one
+       left decides;
+    3. *the type the set leaves untested*: several left, the one that no recipient typed by
+       1 or 2 already is -- a reference set addresses a distinct device for each type its
+       multi-type use cases exercise (CS08 answered by the PPMID of step 1 and by another
+       device: the HCALCS). Still several (or none): no type.
+
+    Use cases that serve every device type (security credentials, firmware, joins) name no
+    targets and constrain nothing; a recipient of nothing else gets no type.
     """
     votes: dict[Eui64, Counter[DeviceType]] = defaultdict(Counter)
+    allowed: dict[Eui64, set[DeviceType]] = {}
     for info in infos:
         types = registry_device_types(info.message_code)
         if len(types) == 1:
             votes[info.recipient][types[0]] += 1
+        elif types:
+            held = allowed.get(info.recipient)
+            allowed[info.recipient] = set(types) if held is None else held & set(types)
         sender = originator_device_type(info.message_code)
         if sender is not None:
             votes[info.originator][sender] += 1
-    return {eui: count.most_common(1)[0][0] for eui, count in votes.items()}
+    found = {eui: count.most_common(1)[0][0] for eui, count in votes.items()}
+    ambiguous: dict[Eui64, set[DeviceType]] = {}
+    for eui, candidates in allowed.items():
+        if eui in found:
+            continue
+        if len(candidates) == 1:
+            found[eui] = next(iter(candidates))
+        elif candidates:
+            ambiguous[eui] = candidates
+    typed = set(found.values())
+    for eui, candidates in ambiguous.items():
+        untested = candidates - typed
+        if len(untested) == 1:
+            found[eui] = untested.pop()
+    return found
 
 
 def device_type_for(info: CommandInfo, known: Mapping[Eui64, DeviceType]) -> DeviceType | None:

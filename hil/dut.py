@@ -29,7 +29,15 @@ from typing import Final, Protocol
 
 from smemu.devices.keys import PKI_FILE, Pki, init_pki, load_pki
 from smemu.errors import ConfigError, DecodeError, HalError, HalTimeout, SmemuError
-from smemu.firmware import esme_twin, firmware_image, gas_joins, gas_mirror, gpf, gsme
+from smemu.firmware import (
+    credentials_use_cases,
+    esme_twin,
+    firmware_image,
+    gas_joins,
+    gas_mirror,
+    gpf,
+    gsme,
+)
 from smemu.firmware.common import faults
 from smemu.firmware.common.commands import CommandMachine
 from smemu.firmware.common.credentials import Role
@@ -84,11 +92,13 @@ _FAULT_KINDS: Final[Mapping[Condition, faults.FaultKind]] = {
     Condition.TEMPORARY_FAILURE: faults.FaultKind.TEMPORARY,
 }
 #: Device type -> the ASN.1 use cases whose function as a whole the emulated firmware can be
-#: made to fail (a fault at :func:`~smemu.firmware.gas_joins.use_case_point`: the GSME's and
-#: GPF's device log, CS07 readFailure)
+#: made to fail (a fault at a :class:`~smemu.firmware.common.faults.UseCasePoint`): each
+#: firmware module's own ``FAULTABLE_USE_CASES`` -- the credential stores of the meters and
+#: the GPF (CS02b-e, CS02g), the GSME's and GPF's device log (CS07 readFailure)
 _USE_CASE_FAULTS: Final[Mapping[DeviceType, frozenset[int]]] = {
-    DeviceType.GSME: gas_joins.FAULTABLE_USE_CASES,
-    DeviceType.GPF: gas_joins.FAULTABLE_USE_CASES,
+    DeviceType.ESME: credentials_use_cases.FAULTABLE_USE_CASES,
+    DeviceType.GSME: credentials_use_cases.FAULTABLE_USE_CASES | gas_joins.FAULTABLE_USE_CASES,
+    DeviceType.GPF: credentials_use_cases.FAULTABLE_USE_CASES | gas_joins.FAULTABLE_USE_CASES,
 }
 #: Seed of the emulated PKI: the same keys on every run, so reports are reproducible.
 PKI_SEED: Final = b"smemu conformance"
@@ -249,10 +259,11 @@ class EmulatedDevice:
         image signed by the manufacturer the device trusts, on its image port. JOINED and
         PENDING_KEY are the runner's (:mod:`smemu.hil.setup`) and left alone.
 
-        :raises PreconditionUnsupportedError: a fault naming no access point (the firmware
-            models faults per COSEM attribute or method and per ZCL command or attribute,
-            and the GSME's / GPF's device log per use case: :data:`_USE_CASE_FAULTS`), or an
-            image the device cannot take.
+        :raises PreconditionUnsupportedError: a fault naming no access point, or a use case
+            whose function the device's firmware does not let fail (the firmware models
+            faults per COSEM attribute or method, per ZCL command or attribute, and per ASN.1
+            use case where :data:`_USE_CASE_FAULTS` says so), or an image the device cannot
+            take.
         """
         found: list[faults.Fault] = []
         image = False
@@ -264,10 +275,10 @@ class EmulatedDevice:
                 continue
             kind = _FAULT_KINDS.get(precondition.condition)
             point = precondition.point
-            if point is None and precondition.message_code in _USE_CASE_FAULTS.get(
-                self.device_type, frozenset()
+            if isinstance(point, faults.UseCasePoint) and point.message_code not in (
+                _USE_CASE_FAULTS.get(self.device_type, frozenset())
             ):
-                point = gas_joins.use_case_point(precondition.message_code)
+                point = None  # a flag the firmware would not consult
             if kind is None or point is None:
                 raise self._unsupported(precondition)
             found.append(faults.Fault(kind, point))

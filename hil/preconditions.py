@@ -13,7 +13,8 @@ condition, in generic terms, from the reference scenario:
 * :func:`derive` -- reads the reference command and response and names the condition and
   what it concerns (the DLMS attribute or method of the first failed instruction; the ZCL
   command or attribute of each failed GBZ component; for an ASN.1 use case, the use case's
-  function as a whole, or the other device / key pair / image the use case acts on).
+  function as a whole (a :class:`~smemu.firmware.common.faults.UseCasePoint`), or the other
+  device / key pair / image the use case acts on).
 
 Not every condition is a fault: some are state a device reaches by earlier use cases (a
 join before an unjoin, a new key pair before its certificate, an image delivered before its
@@ -34,7 +35,14 @@ from dataclasses import dataclass, field, replace
 from typing import Final
 
 from smemu.errors import DecodeError
-from smemu.firmware.common.faults import Access, AccessPoint, ZclAccess, ZclPoint
+from smemu.firmware.common.faults import (
+    Access,
+    AccessPoint,
+    UseCasePoint,
+    ZclAccess,
+    ZclPoint,
+)
+from smemu.firmware.gas_zcl import FAILED_REPLIES
 from smemu.protocols.asn1 import decode_typed
 from smemu.protocols.dlms import apdu
 from smemu.protocols.gbcs import frame
@@ -149,6 +157,14 @@ FAILURES: Final[tuple[Failure, ...]] = (
     ),
     Failure(
         "asn1",
+        1,
+        Condition.HARDWARE_FAULT,
+        "CS08 readFailure (gbcs-reference.md 7.8): the running firmware's version cannot be "
+        "read; a PPMID or HCALCS runs some firmware, so only a failed part makes it say so",
+        frozenset({0x0129}),
+    ),
+    Failure(
+        "asn1",
         3,
         Condition.JOINED,
         "CS03 incompatibleWithExistingEntry (gbcs-reference.md 7.8): the device log already "
@@ -193,7 +209,9 @@ FAILURES: Final[tuple[Failure, ...]] = (
         0xC0,
         Condition.HARDWARE_FAULT,
         "ZCL HARDWARE_FAILURE (ZCL r8 2.6.3) in a Default Response or a read attribute "
-        "status: only a failed part makes a conformant meter report it; the lab breaks it",
+        "status, or a response that reports failure in its own fields (gas_zcl.FAILED_REPLIES: "
+        "no log cleared, no sample id): only a failed part makes a conformant meter report "
+        "it; the lab breaks it",
     ),
     Failure(
         "zcl",
@@ -221,9 +239,9 @@ class Precondition:
 
     condition: Condition
     message_code: int
-    #: the DLMS attribute or method, or the ZCL command or attribute, concerned; None: the
-    #: use case's function (or the thing the fields below name) as a whole
-    point: AccessPoint | ZclPoint | None
+    #: the DLMS attribute or method, the ZCL command or attribute, or the ASN.1 use case's
+    #: function as a whole, concerned; None: the thing the fields below name
+    point: AccessPoint | ZclPoint | UseCasePoint | None
     reason: str  #: the table row's reason
     #: JOINED: the device the log must hold
     other_device: Eui64 | None = None
@@ -364,6 +382,8 @@ def _asn1_precondition(row: Failure, command: bytes, message_code: int) -> Preco
         certificate = getattr(typed, "certificate", None)
         usage = None if certificate is None else certificate_usage(bytes(certificate))
         return None if usage is None else replace(base, key_usage=usage)
+    if row.condition in (Condition.HARDWARE_FAULT, Condition.TEMPORARY_FAILURE):
+        return replace(base, point=UseCasePoint(message_code))
     return base
 
 
@@ -373,6 +393,8 @@ def _asn1_precondition(row: Failure, command: bytes, message_code: int) -> Preco
 _READ_ATTRIBUTES_RESPONSE: Final = 0x01
 _DEFAULT_RESPONSE: Final = 0x0B
 _FRAME_TYPE_MASK: Final = 0x03
+_CLUSTER_SPECIFIC: Final = 0x01
+_HARDWARE_FAILURE: Final = 0xC0
 
 
 def _zcl_value_length(data: bytes, pos: int) -> int:
@@ -395,9 +417,21 @@ def _zcl_value_length(data: bytes, pos: int) -> int:
 
 def _zcl_failures(component: gbz.GbzComponent) -> list[tuple[ZclPoint, int]]:
     """The failed ZCL access points of one response component, with their statuses."""
-    if component.frame_control & _FRAME_TYPE_MASK != 0 or component.encryption is not None:
+    if component.encryption is not None:
         return []
     data = component.payload
+    if component.frame_control & _FRAME_TYPE_MASK == _CLUSTER_SPECIFIC:
+        # a response that reports failure in its own fields (no status to read): the part
+        # behind its request failed -- the firmware's own table says which reply that is
+        return [
+            (ZclPoint(ZclAccess.COMMAND, cluster, request), _HARDWARE_FAILURE)
+            for (cluster, request), reply in FAILED_REPLIES.items()
+            if cluster == component.cluster_id
+            and reply.command_id == component.command_id
+            and reply.payload == data
+        ]
+    if component.frame_control & _FRAME_TYPE_MASK != 0:
+        return []
     if component.command_id == _DEFAULT_RESPONSE and len(data) == 2 and data[1]:
         return [(ZclPoint(ZclAccess.COMMAND, component.cluster_id, data[0]), data[1])]
     if component.command_id != _READ_ATTRIBUTES_RESPONSE:

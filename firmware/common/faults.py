@@ -3,18 +3,28 @@
 Layer: firmware. A real meter answers ``hardware-fault`` when the part behind a COSEM object
 (the load switch, a register bank, the clock chip) has failed, and ``temporary-failure``
 when that part is busy. Firmware cannot be told "answer an error"; a lab makes the part fail.
-The emulator models the failed part as an NVM flag, one per COSEM access point or ZCL access
-point (a cluster's command, or one of its attributes)::
+The emulator models the failed part as an NVM flag, one per COSEM access point, ZCL access
+point (a cluster's command, or one of its attributes) or ASN.1 use case::
 
     fault/<kind>/<class id>/<logical name hex>/<get|set|action>/<attribute or method id>
     fault/<kind>/zcl/<cluster id hex>/<command|attribute>/<command or attribute id hex>[.<n>]
+    fault/<kind>/usecase/<message code hex>
 
 :func:`serve <smemu.firmware.common.cosem.serve>` consults :func:`active` before calling a
 handler; a faulted access point is not executed and answers the DLMS result code of its
 :class:`FaultKind` (gbcs-reference.md, Data-Access-Result / Action-Result values). The gas
 meter's ZCL server (:func:`smemu.firmware.gas_zcl.serve`) consults :func:`active_zcl` the
 same way and answers the kind's ZCL status (ZCL r8 2.6.3: ``HARDWARE_FAILURE`` 0xC0) in a
-Default Response, or per attribute in a Read Attributes Response. The flags persist like any
+Default Response, or per attribute in a Read Attributes Response.
+
+An ASN.1 use case (security credentials, device log, firmware version) touches no COSEM
+object nor ZCL attribute: the part behind it -- the key store, the certificate store, the
+trust anchor store, the device log -- serves the use case's function as a whole, so its
+fault sits at a :class:`UseCasePoint` (the message code). The use case's handler consults
+:func:`active` and answers the response code its schema names for that part's failure
+(gbcs-reference.md 7.8: CS02c ``crProductionFailed``, CS07 ``readFailure``, ...); which
+use cases a firmware consults is that firmware's declaration (``FAULTABLE_USE_CASES``). The
+flags persist like any
 NVM: a device built from an image holding them is faulty until they are cleared
 (:func:`clear`).
 """
@@ -113,16 +123,33 @@ _ZCL: Final = "zcl"
 
 
 @dataclass(frozen=True, slots=True)
+class UseCasePoint:
+    """The function of one ASN.1 use case as a whole, named by its message code."""
+
+    message_code: int
+
+    def __str__(self) -> str:
+        return f"use case 0x{self.message_code:04X}"
+
+
+_USE_CASE: Final = "usecase"
+#: any point a fault can sit at
+Point = AccessPoint | ZclPoint | UseCasePoint
+
+
+@dataclass(frozen=True, slots=True)
 class Fault:
     """A fault of ``kind`` at ``point``."""
 
     kind: FaultKind
-    point: AccessPoint | ZclPoint
+    point: Point
 
     @property
     def key(self) -> str:
         """The NVM key holding this fault's flag."""
         p = self.point
+        if isinstance(p, UseCasePoint):
+            return f"{PREFIX}{self.kind.value}/{_USE_CASE}/{p.message_code:04x}"
         if isinstance(p, ZclPoint):
             nth = "" if p.occurrence is None else f".{p.occurrence}"
             return (
@@ -141,9 +168,15 @@ class Fault:
         :raises DecodeError: ``key`` is not a fault key.
         """
         parts = key.split("/")
-        if len(parts) != 6 or parts[0] + "/" != PREFIX:
+        use_case = len(parts) == 4 and parts[2] == _USE_CASE
+        if (len(parts) != 6 and not use_case) or parts[0] + "/" != PREFIX:
             raise DecodeError(f"not a fault key: {key!r}", path="nvm")
         try:
+            if use_case:
+                code = int(parts[3], 16)
+                if not 0 <= code <= 0xFFFF:
+                    raise ValueError("message code out of range")
+                return cls(FaultKind(parts[1]), UseCasePoint(code))
             if parts[2] == _ZCL:
                 index, _, nth = parts[5].partition(".")
                 return cls(
@@ -180,7 +213,7 @@ class Readable(Protocol):
     def get(self, key: str, /) -> bytes | None: ...
 
 
-def active(nvm: Readable, point: AccessPoint | ZclPoint) -> FaultKind | None:
+def active(nvm: Readable, point: Point) -> FaultKind | None:
     """The fault at ``point``, if any (hardware first: a dead part is not merely busy)."""
     for kind in FaultKind:
         if nvm.get(Fault(kind, point).key):

@@ -174,3 +174,31 @@ def test_a_hardware_fault_answers_zcl_hardware_failure_only_where_it_is() -> Non
     only_second = {k: v for k, v in broken.items() if "/attribute/" not in k}
     first, second = (c.payload for c in serve(Tx(NOW, only_second), commands, store, {}).components)
     assert (first, second) == (b"\x02\x00", b"\x02\xc0")
+
+
+@given(st.sampled_from(list(FaultKind)), st.integers(0, 0xFFFF))
+def test_a_use_case_fault_key_names_its_fault(kind: FaultKind, code: int) -> None:
+    point = faults.UseCasePoint(code)
+    fault = Fault(kind, point)
+    assert fault.key == f"fault/{kind.value}/usecase/{code:04x}"
+    assert Fault.parse(fault.key) == fault
+    assert faults.active(faults.image([fault]), point) is kind
+    assert faults.active(faults.image([fault]), faults.UseCasePoint(code ^ 1)) is None
+    assert faults.listed([fault.key]) == [fault]
+
+
+@pytest.mark.parametrize(
+    "key", ["fault/hardware/usecase/zz", "fault/hardware/usecase/10000", "fault/odd/usecase/a"]
+)
+def test_a_bad_use_case_fault_key_is_a_decode_error(key: str) -> None:
+    with pytest.raises(DecodeError):
+        Fault.parse(key)
+
+
+@given(st.text(max_size=40))
+def test_any_text_parses_to_a_fault_or_a_decode_error(key: str) -> None:
+    try:
+        fault = Fault.parse("fault/" + key)
+    except DecodeError:
+        return
+    assert Fault.parse(fault.key) == fault

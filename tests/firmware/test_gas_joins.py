@@ -244,7 +244,7 @@ def test_a_failed_device_log_store_answers_cs07_read_failure(pki: Pki) -> None:
     gsme = booted(pki, GSME, DeviceType.GSME)
     _join_code(gsme, pki, 10, joins.CS03B, JoinDeviceCommand(M.METHOD_B, OTHER_GPF, Kind.GPF))
     assert _log(gsme, pki, 11) == [DeviceLogEntry(OTHER_GPF, Kind.GPF)]
-    point = gas_joins.use_case_point(joins.CS07)
+    point = faults.UseCasePoint(joins.CS07)
     assert joins.CS07 in gas_joins.FAULTABLE_USE_CASES
     nvm = {**gsme.nvm, **faults.image([faults.Fault(faults.FaultKind.HARDWARE, point)])}
     gsme = type(gsme)(gsme.eui, nvm)  # the lab breaks the store with the power off
