@@ -26,9 +26,14 @@ Metering or Prepayment cluster sees current values and the GPF's mirror (a copy 
   refresh, ``battery/since``), never below zero.
 
 Sampled data (Metering Get Sampled Data 0x08): sample id 0 is the half-hourly Profile Data
-Log of the engine (GCS17, 1800 s interval); other ids are samplings started by Start
-Sampling 0x07 (GCS31: the Network Data Log, sample id 2), answered from the consumption
-model at the requested interval (GCS18). A request that finds no sample is answered
+Log of the engine (GCS17, 1800 s interval); sample id 1 the Daily Consumption Log (GCS61,
+731 days: each day's volume from the Daily Read Log's midnight registers, interval 0xFFFF
+meaning 24 hours); other ids are samplings started by Start Sampling 0x07 (GCS31: the
+Network Data Log, sample id 2), answered from the consumption model at the requested
+interval (GCS18). The profile and the daily log end with the period in progress (the
+half-hour, the day since local midnight) -- consumption so far -- so that a request up to
+``toDateTime`` (EarliestSampleTime + NumberOfSamples periods, the use cases' calculation)
+gets every period that has begun by then. A request that finds no sample is answered
 NOT_FOUND.
 """
 
@@ -40,6 +45,11 @@ from typing import Final
 from smemu.errors import DecodeError
 from smemu.firmware.common.machine import Tx
 from smemu.firmware.gas_metering import (
+    D_T,
+    D_VOLUME,
+    DAILY,
+    DAILY_SLOTS,
+    DAILY_WORDS,
     LOGS,
     STATE,
     TABLE,
@@ -79,6 +89,10 @@ BLOCKS: Final = 4
 SAMPLINGS: Final = "gsme/samplings"
 MAX_SAMPLINGS: Final = 4
 PROFILE_SAMPLE_ID: Final = 0
+#: GCS61: the sample id of the Daily Consumption Log (mapping table row 932)
+DAILY_CONSUMPTION_ID: Final = 0x0001
+#: GCS61: the Sample Request Interval that means 24 hours (the use case's template)
+DAILY_INTERVAL: Final = 0xFFFF
 _Y2K: Final = 946_684_800  #: UTC seconds of 2000-01-01 (ZCL UTCTime epoch)
 _UINT24_MAX: Final = 0xFFFFFF
 NO_SAMPLING: Final = 0xFFFF  #: Start Sampling Response: the sampling could not be started
@@ -189,13 +203,27 @@ def profile(tx: Tx) -> tuple[int, array[int]]:
     return state[lay.S_T] - count * lay.INTERVAL, values[:count]
 
 
+def _in_progress(tx: Tx, t: int) -> int | None:
+    """Litres of the half-hour starting at the engine state's instant ``t`` consumed so far,
+    when ``tx.now`` lies in it (else None: the state is older than that half-hour)."""
+    now = int(tx.now.timestamp())
+    if not t <= now < t + lay.INTERVAL:
+        return None
+    if tx.get_int("gsme/valve", 1) != 1:
+        return 0
+    return GasFlow.from_tx(tx).volume(t, now)
+
+
 def _profile_samples(tx: Tx, request: GetSampledData) -> GetSampledDataResponse:
     t0, values = profile(tx)
+    current = _in_progress(tx, t0 + len(values) * lay.INTERVAL)
+    if current is not None:
+        values.append(min(0xFFFF, current))
     earliest = request.earliest_sample_time + _Y2K
     # the use case's toDateTime is EarliestSampleTime + NumberOfSamples x 30 min (GCS17)
     end = earliest + request.number_of_samples * lay.INTERVAL
     skip = max(0, -(-(earliest - t0) // lay.INTERVAL))
-    last = min(len(values), max(0, (end - t0) // lay.INTERVAL))
+    last = min(len(values), max(0, -(-(end - t0) // lay.INTERVAL)))
     chosen = values[skip:last]
     if not chosen:
         raise ZclRefusedError(ZclStatus.NOT_FOUND, "no profile data in that range")
@@ -205,6 +233,41 @@ def _profile_samples(tx: Tx, request: GetSampledData) -> GetSampledDataResponse:
         request.sample_type,
         lay.INTERVAL,
         tuple(chosen),
+    )
+
+
+def daily_consumption(tx: Tx) -> list[tuple[int, int]]:
+    """The Daily Consumption Log: (UTC local midnight a day began at, litres that day),
+    oldest first; the last day is the one in progress (litres up to the engine state)."""
+    state = array("q")
+    state.frombytes(tx.get(STATE) or b"")
+    words = array("q")
+    words.frombytes(tx.get(DAILY) or b"")
+    if not state or len(words) != DAILY_SLOTS * DAILY_WORDS:
+        return []
+    head = state[lay.S_DAILY_HEAD]
+    marks: list[tuple[int, int]] = []
+    for serial in range(max(0, head - DAILY_SLOTS), head):
+        base = serial % DAILY_SLOTS * DAILY_WORDS
+        if words[base + D_T]:
+            marks.append((words[base + D_T], words[base + D_VOLUME]))
+    if not marks:
+        return []
+    ends = [volume for _t, volume in marks[1:]] + [state[lay.S_IMPORT]]
+    return [(t, max(0, end - volume)) for (t, volume), end in zip(marks, ends, strict=True)]
+
+
+def _daily_samples(tx: Tx, request: GetSampledData) -> GetSampledDataResponse:
+    earliest = request.earliest_sample_time + _Y2K
+    days = [d for d in daily_consumption(tx) if d[0] >= earliest][: request.number_of_samples]
+    if not days:
+        raise ZclRefusedError(ZclStatus.NOT_FOUND, "no daily consumption in that range")
+    return GetSampledDataResponse(
+        DAILY_CONSUMPTION_ID,
+        days[0][0] - _Y2K,
+        request.sample_type,
+        DAILY_INTERVAL,
+        tuple(min(_UINT24_MAX, litres) for _t, litres in days),
     )
 
 
@@ -240,6 +303,8 @@ def get_sampled_data(tx: Tx, comp: gbz.GbzComponent) -> ZclReply:
         raise ZclRefusedError(ZclStatus.MALFORMED_COMMAND, str(exc)) from exc
     if request.sample_id == PROFILE_SAMPLE_ID:
         reply = _profile_samples(tx, request)
+    elif request.sample_id == DAILY_CONSUMPTION_ID:
+        reply = _daily_samples(tx, request)
     else:
         reply = _started_samples(tx, request)
     return ZclReply(reply.COMMAND_ID, reply.encode())
@@ -275,8 +340,10 @@ def start_sampling(tx: Tx, comp: gbz.GbzComponent) -> ZclReply:
 
 __all__ = [
     "BATTERY_LIFE_DAYS",
+    "DAILY_CONSUMPTION_ID",
     "NETWORK_DATA_LOG_ID",
     "battery_days",
+    "daily_consumption",
     "get_sampled_data",
     "profile",
     "refresh",

@@ -15,6 +15,9 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Final
 
+from cryptography import x509
+
+from smemu.errors import SecurityError
 from smemu.firmware.common import respond
 from smemu.firmware.common.credentials import Credentials
 from smemu.firmware.common.machine import Tx
@@ -22,10 +25,11 @@ from smemu.firmware.common.security import Accepted
 from smemu.firmware.gas_reads import refresh
 from smemu.firmware.gas_zcl import AttributeStore, CommandHandler, serve
 from smemu.protocols.gbcs.decrypt import encryption_key
-from smemu.protocols.gbcs.frame import GeneralSigningMessage
+from smemu.protocols.gbcs.frame import GeneralSigningMessage, GroupingHeader
 from smemu.protocols.gbcs.use_case_types import Device, PayloadFamily
 from smemu.protocols.gbcs.use_cases import USE_CASES, by_message_code
-from smemu.protocols.security import gcm
+from smemu.protocols.security import gcm, kdf
+from smemu.protocols.security.keys import as_p256_public
 from smemu.protocols.zigbee import gbz
 
 #: Reads answered from the GPF's mirror: the header date-time says how fresh it is.
@@ -80,6 +84,36 @@ def gbz_codes(device: Device, method: str) -> Mapping[int, str]:
     return codes
 
 
+def urp_key(
+    command: GeneralSigningMessage, header: GroupingHeader, credentials: Credentials
+) -> bytes | None:
+    """The payload encryption key of a response to an unknown remote party (URP).
+
+    A DCC-relayed command for a party the device holds no anchor for carries that party's
+    key agreement certificate in its Other Information (gbcs-reference.md 4.5): the key is
+    agreed between the device's KA private key and the certificate's public key, derived
+    with the response's Supplementary Originator Counter for that party. None when the
+    command has no such certificate, it holds no P-256 key, or the device has no KA key.
+    """
+    oi = command.header.other_information
+    certificate = oi.supplementary_remote_party_ka_certificate
+    party = oi.supplementary_remote_party_id
+    counter = header.other_information.supplementary_originator_counter
+    own = credentials.keystore.ka_private(bytes(credentials.eui))
+    if certificate is None or party is None or counter is None or own is None:
+        return None
+    try:
+        public = as_p256_public(
+            x509.load_der_x509_certificate(bytes(certificate)).public_key(), "URP certificate"
+        )
+        secret = kdf.ecdh(own, public)
+    except (ValueError, SecurityError):
+        return None
+    return kdf.message_key(
+        secret, bytes(credentials.eui), kdf.KdfMode.ENCRYPTION, counter, bytes(party)
+    )
+
+
 def answer(
     tx: Tx,
     accepted: Accepted,
@@ -104,6 +138,8 @@ def answer(
     encrypt: Callable[[bytes], bytes] | None = None
     if encrypted:
         key = encryption_key(GeneralSigningMessage(header, b"", None), credentials.keystore)
+        if key is None:
+            key = urp_key(command, header, credentials)
         if key is not None:
             sealed_key = key
 

@@ -160,3 +160,57 @@ def test_remaining_battery_life_counts_down_from_the_first_refresh() -> None:
     assert gr.battery_days(gone) == 0
     # the fitting date is the meter's own: the GPF mirrors the attribute, not the date
     assert not gr.BATTERY_SINCE.startswith(("gsme/", "gas/"))
+
+
+def test_profile_ends_with_the_half_hour_in_progress() -> None:
+    """GCS17: a window reaching past the last recorded half-hour also gets the one in
+    progress, with the litres consumed so far."""
+    tx = _tx({"litres_per_hour": 60}, timedelta(hours=2, minutes=10))
+    gr.refresh(tx)
+    start, values = gr.profile(tx)
+    assert list(values) == [30] * 4
+    request = GetSampledData(0, start - Y2K, 0, 6)
+    reply = GetSampledDataResponse.decode_exact(
+        _one(tx, _comp(0x0702, 0x01, 0x08, request.encode())).payload
+    )
+    assert list(reply.samples) == [30, 30, 30, 30, 10]
+    # a closed valve: nothing in progress
+    tx.put_int("gsme/valve", 0)
+    reply = GetSampledDataResponse.decode_exact(
+        _one(tx, _comp(0x0702, 0x01, 0x08, request.encode())).payload
+    )
+    assert list(reply.samples) == [30, 30, 30, 30, 0]
+
+
+def _daily_request(earliest: datetime, count: int) -> bytes:
+    return GetSampledData(1, int(earliest.timestamp()) - Y2K, 0, count).encode()
+
+
+def test_daily_consumption_log_is_each_days_volume() -> None:
+    """GCS61 (sample id 1): one sample per local day from the first midnight at or after
+    EarliestSampleTime, the last the day in progress; interval 0xFFFF (24 hours)."""
+    tx = _tx({"litres_per_hour": 100}, timedelta(days=4, hours=6))
+    gr.refresh(tx)
+    days = gr.daily_consumption(tx)
+    # midnights of 2, 3, 4 and 5 March (the boot instant is no log entry)
+    assert [t for t, _ in days] == [int((T0 + timedelta(days=d)).timestamp()) for d in (1, 2, 3, 4)]
+    assert [v for _, v in days] == [2400, 2400, 2400, 600]
+    out = _one(tx, _comp(0x0702, 0x01, 0x08, _daily_request(T0 + timedelta(hours=1), 731)))
+    assert out.command_id == 0x07
+    reply = GetSampledDataResponse.decode_exact(out.payload)
+    assert reply.sample_id == gr.DAILY_CONSUMPTION_ID
+    assert reply.sample_start_time == int((T0 + timedelta(days=1)).timestamp()) - Y2K
+    assert reply.sample_request_interval == 0xFFFF
+    assert list(reply.samples) == [2400, 2400, 2400, 600]
+    limited = _one(tx, _comp(0x0702, 0x01, 0x08, _daily_request(T0 + timedelta(days=2), 1)))
+    assert list(GetSampledDataResponse.decode_exact(limited.payload).samples) == [2400]
+    later = _one(tx, _comp(0x0702, 0x01, 0x08, _daily_request(T0 + timedelta(days=9), 5)))
+    assert (later.command_id, later.payload) == (0x0B, bytes((0x08, ZclStatus.NOT_FOUND)))
+
+
+def test_daily_consumption_of_a_new_meter_is_not_found() -> None:
+    tx = _tx({"litres_per_hour": 100}, timedelta(hours=3))
+    gr.refresh(tx)
+    assert gr.daily_consumption(tx) == []
+    out = _one(tx, _comp(0x0702, 0x01, 0x08, _daily_request(T0, 10)))
+    assert (out.command_id, out.payload) == (0x0B, bytes((0x08, ZclStatus.NOT_FOUND)))
