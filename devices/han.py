@@ -50,6 +50,9 @@ ZseSniffer = Callable[[str, Eui64, Eui64, bytes], None]
 
 ZSE_PORT: Final = "zse"  #: prepayment frames, ``cluster id(2, BE) | ZCL frame``
 ALC_PORT: Final = "alc"  #: HECS01 load control frames
+OTA_PORT: Final = "ota"  #: OTA Upgrade cluster frames between the hub and a device (CS05)
+#: Filter of the ZSE link: (port, sender EUI, receiver EUI, frame) -> True to lose the frame.
+ZseLoss = Callable[[str, Eui64, Eui64, bytes], bool]
 
 
 @dataclass(slots=True)
@@ -251,19 +254,25 @@ class ZseLink:
       the same name (a PPMID's requests to its ESME, the ESME's answers, snapshots and
       SetState commands);
     * an HCALC's ``alc`` frame names none: it goes to the ESME whose device log holds the
-      HCALC (``join/<eui hex>``), else to the premises' first ESME.
+      HCALC (``join/<eui hex>``), else to the premises' first ESME;
+    * ``ota`` carries the OTA Upgrade cluster (firmware distribution in blocks): the hub's
+      frames name their device, a device's frame names none and goes to the comms hub. A
+      frame over the HAN frame limit (:data:`~smemu.firmware.common.han.MAX_TRANSFER_SIZE`)
+      is dropped (``han_oversize``).
 
     A frame for a device that is absent, closed or without power is lost (counted as
-    ``zse_unroutable``); every frame delivered is shown to :attr:`sniffers` first.
+    ``zse_unroutable``); so is one any of :attr:`losses` picks (``zse_lost``: tests make
+    the air lossy with it); every frame delivered is shown to :attr:`sniffers` first.
     Frames are delivered on a later loop iteration, never re-entrantly; :attr:`inflight`
     counts those not yet delivered, for :meth:`~smemu.devices.premises.Premises.settle`.
     """
 
-    PORTS: Final = (ZSE_PORT, ALC_PORT)
+    PORTS: Final = (ZSE_PORT, ALC_PORT, OTA_PORT)
 
     def __init__(self, devices: Mapping[Eui64, Device], count: Callable[[str], None]) -> None:
         self.devices = devices
         self.sniffers: list[ZseSniffer] = []
+        self.losses: list[ZseLoss] = []
         self.inflight = 0
         self._count = count
 
@@ -274,7 +283,11 @@ class ZseLink:
         to = out.to
         if to is None and device.spec.type is DeviceType.HCALC:
             to = self.esme_of(device.eui)
-        if to is None:
+        if to is None and out.port == OTA_PORT:
+            to = self.hub_of()
+        if out.port == OTA_PORT and len(out.data) > han.MAX_TRANSFER_SIZE:
+            self._count("han_oversize")
+        elif to is None:
             self._count("zse_unroutable")
         else:
             self._deliver(out.port, device.eui, to, out.data)
@@ -289,10 +302,18 @@ class ZseLink:
                 return esme.eui
         return esmes[0].eui if esmes else None
 
+    def hub_of(self) -> Eui64 | None:
+        """The comms hub of the premises (None without one)."""
+        hubs = [d.eui for d in self.devices.values() if d.spec.type is DeviceType.CHF]
+        return hubs[0] if hubs else None
+
     def _deliver(self, port: str, source: Eui64, to: Eui64, data: bytes) -> None:
         device = self.devices.get(to)
         if device is None or device.closed or not device.powered:
             self._count("zse_unroutable")
+            return
+        if any(loss(port, source, to, data) for loss in self.losses):
+            self._count("zse_lost")
             return
         self._count("zse_frames")
         for sniffer in self.sniffers:

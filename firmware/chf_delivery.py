@@ -17,8 +17,9 @@ armed at the earliest deadline:
   counter is the command's originator counter. None within :data:`COMMAND_WINDOW` (the
   on-demand response the service levels allow, HAN transfer and meter processing
   included) and the CHF alerts 0x8F84 to the Access Control Broker;
-* a firmware **image** distributed to a HAN device waits for the device's Firmware
-  Distribution Receipt Alert (0x00CE / 0x00CF): the device received the whole image. CCS08
+* a firmware **image** distributed to a HAN device (block by block, :mod:`chf_ota`) waits
+  for the device's Firmware Distribution Receipt Alert (0x00CE / 0x00CF; a PPMID's CS09):
+  the device received the whole image. The same timer nudges silent downloads. CCS08
   reports the transfer: success when the receipt passes through the CHF, file transfer
   failure when :data:`TRANSFER_WINDOW` passes first, image discarded when the CHF could
   not distribute it (not an image, or a target outside the CHF device log).
@@ -36,6 +37,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from smemu.errors import DecodeError
+from smemu.firmware import chf_ota
 from smemu.firmware.common.machine import Tx
 from smemu.protocols.gbcs import frame
 from smemu.protocols.gbcs.types import Cra, Eui64
@@ -138,9 +140,14 @@ def _save(tx: Tx, items: list[Pending]) -> None:
 
 
 def arm(tx: Tx, items: list[Pending] | None = None) -> None:
-    """(Re)arm :data:`TIMER` at the earliest deadline, or cancel it when nothing waits."""
+    """(Re)arm :data:`TIMER` at the earliest deadline (a wait's end or an OTA nudge,
+    :mod:`chf_ota`), or cancel it when nothing waits."""
     items = pending(tx) if items is None else items
-    tx.timer(TIMER, min(datetime.fromisoformat(i.due) for i in items) if items else None)
+    dues = [datetime.fromisoformat(i.due) for i in items]
+    nudge = chf_ota.next_nudge(tx)
+    if nudge is not None:
+        dues.append(nudge)
+    tx.timer(TIMER, min(dues) if dues else None)
 
 
 def _window(tx: Tx, key: str, default: timedelta) -> timedelta:
@@ -194,9 +201,14 @@ def answered(tx: Tx, source: Eui64, data: bytes) -> list[Pending]:
 
 
 def take_due(tx: Tx) -> list[Pending]:
-    """The items whose wait has ended (removed); the timer re-armed for the rest."""
+    """The items whose wait has ended (removed, an image's offer withdrawn); silent OTA
+    downloads nudged; the timer re-armed for the rest."""
     items = pending(tx)
     due = [i for i in items if datetime.fromisoformat(i.due) <= tx.now]
+    for item in due:
+        if item.kind == IMAGE:
+            chf_ota.forget(tx, item.target_eui)
+    chf_ota.nudge_due(tx)
     _save(tx, [i for i in items if i not in due])
     return due
 

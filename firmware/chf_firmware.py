@@ -18,10 +18,16 @@ key). It then
 
 * discards the image -- CCS08 ``imageDiscarded`` -- when it is not an image or the target
   is not a HAN device in the CHF device log;
-* otherwise sends it to the target on the ``ota`` port (the HAN's over-the-air upgrade
-  transfer, which the premises carries) and waits for the target's distribution receipt
+* discards it too when its version is not the 4 octets an OTA file version holds;
+* otherwise offers it to the target block by block as the ZigBee OTA Upgrade server
+  (:mod:`smemu.firmware.chf_ota`: Image Notify, then the blocks the device asks for on the
+  ``ota`` port) and waits for the target's distribution receipt
   (:mod:`smemu.firmware.chf_delivery`): CCS08 ``success`` when it arrives,
   ``fileTransferFailure`` when the transfer window passes first.
+
+The same ``ota`` port brings the devices' OTA requests (``sender EUI | OTA frame``,
+:func:`smemu.firmware.chf_ota.is_client_frame`): :func:`distribute` answers those and
+reports nothing.
 
 CCS08 goes to the Access Control Broker, signed (alert code 0x8F8A).
 """
@@ -31,7 +37,7 @@ from __future__ import annotations
 from typing import Final
 
 from smemu.errors import DecodeError
-from smemu.firmware import chf_delivery, chf_log
+from smemu.firmware import chf_delivery, chf_log, chf_ota
 from smemu.firmware.asn1_respond import asn1_alert
 from smemu.firmware.common.credentials import Credentials
 from smemu.firmware.common.machine import Tx
@@ -67,25 +73,34 @@ def transfer_alert(
 
 
 def distribute(tx: Tx, data: bytes) -> tuple[Eui64 | None, bytes, FirmwareTransferResponseCode]:
-    """Take an ``ota`` envelope: (target, version, outcome so far).
+    """Take an ``ota`` message: (target, version, outcome so far).
 
-    ``SUCCESS`` means the image was sent to the target on ``ota`` and the receipt is awaited
-    (nothing to report yet); ``IMAGE_DISCARDED`` is the CCS08 to send now.
+    ``SUCCESS`` means the image is offered to the target and the receipt is awaited
+    (nothing to report yet), or the message was a device's OTA request (answered; the
+    target is then None); ``IMAGE_DISCARDED`` is the CCS08 to send now.
     """
+    if chf_ota.is_client_frame(data):
+        chf_ota.on_client_frame(tx, data)
+        return None, b"", FirmwareTransferResponseCode.SUCCESS
     if len(data) <= _EUI:
         tx.log("event", "firmware distribution without target or image: discarded")
         return None, b"", FirmwareTransferResponseCode.IMAGE_DISCARDED
     target, image = Eui64(data[:_EUI]), data[_EUI:]
     try:
-        version = FirmwareImage.decode(image).version
+        parsed = FirmwareImage.decode(image)
     except DecodeError as exc:
         tx.log("event", f"firmware image for {target} discarded: {exc}")
         return target, b"", FirmwareTransferResponseCode.IMAGE_DISCARDED
+    version = parsed.version
+    if chf_ota.file_version(version) is None:
+        tx.log("event", f"firmware image for {target} discarded: version is not 4 octets")
+        return target, version, FirmwareTransferResponseCode.IMAGE_DISCARDED
     if target.hex() not in chf_log.device_log(tx):
         tx.log("event", f"firmware image for {target} discarded: not in the CHF device log")
         return target, version, FirmwareTransferResponseCode.IMAGE_DISCARDED
-    tx.send(OTA, image, target)
+    chf_ota.forget(tx, target)  # a newer image replaces one still on offer
+    chf_ota.offer(tx, target, image, parsed)
     chf_delivery.track_image(tx, target, version)
-    tx.log("event", f"firmware image {version.hex()} distributed to {target}")
+    tx.log("event", f"firmware image {version.hex()} offered to {target}")
     tx.tally("distributed")
     return target, version, FirmwareTransferResponseCode.SUCCESS

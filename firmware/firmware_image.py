@@ -25,7 +25,8 @@ public point X||Y in NVM ``fw/manufacturer`` (:func:`manufacturer_writes`).
 
 Theory of operation
 -------------------
-:func:`receive_image` (the end of a distribution: CS05 delivers the image over the HAN)
+:func:`receive_image` (the end of a distribution: CS05 delivers the image over the HAN in
+blocks, :mod:`smemu.firmware.ota_client`)
 parses the image, checks the body hash, the manufacturer identifier and the signature, and
 only then stores it as the *pending* image (``fw/image``) -- a bad image changes nothing but
 the alert counter, so it never replaces a good pending or running one. Either way the
@@ -47,6 +48,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
 from smemu.errors import DecodeError
+from smemu.firmware import ota_client
 from smemu.firmware.asn1_respond import (
     HandlerTable,
     asn1_alert,
@@ -215,12 +217,25 @@ def receive_image(tx: Tx, credentials: Credentials, data: bytes) -> bytes | None
 
 
 def on_image(machine: CommandMachine, tx: Tx, data: bytes) -> None:
-    """Device entry point: an image delivered to ``machine`` (e.g. a MessageEvent on an
-    ``ota`` port); verifies and stores it and sends the receipt alert on the uplink."""
+    """Device entry point for the ``ota`` port.
+
+    A frame of the hub's block transfer (:mod:`smemu.firmware.ota_client`) drives the
+    download; when the last block is in, the image is taken as below. Anything else is a
+    whole image loaded directly (e.g. on a bench): verified and stored, and the receipt
+    alert goes up the uplink at once (a bad image only raises the failure alert).
+    """
+    if not ota_client.is_server_frame(data):
+        _received(machine, tx, data)
+        return
+    ota_client.on_frame(tx, machine.eui, data, lambda image: _received(machine, tx, image))
+
+
+def _received(machine: CommandMachine, tx: Tx, data: bytes) -> bool:
     alert = receive_image(tx, machine.credentials, data)
     if alert is not None:
         machine.send(tx, machine.UPLINK, alert)
         tx.tally("sent")
+    return tx.get(PENDING_IMAGE) == data
 
 
 def running_version(tx: Tx, default: bytes = bytes.fromhex("01000000")) -> bytes:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from smemu.firmware import firmware_image
+from smemu.firmware import firmware_image, ota_client
 from smemu.firmware.asn1_respond import asn1_alert, asn1_response, command_payload, device_time
 from smemu.firmware.common.credentials import Credentials, Role
 from smemu.firmware.common.machine import Tx
@@ -113,11 +113,21 @@ def activation_alert(
 
 
 def on_image(machine: CommandMachine, tx: Tx, data: bytes) -> None:
-    """An image delivered to the PPMID (its ``ota`` port): verify, activate, alert CS09."""
+    """The PPMID's ``ota`` port: a frame of the hub's block transfer
+    (:mod:`smemu.firmware.ota_client`), else a whole image (bench load); a whole image is
+    verified, activated and alerted (CS09)."""
+    if not ota_client.is_server_frame(data):
+        _received(machine, tx, data)
+        return
+    ota_client.on_frame(tx, machine.eui, data, lambda image: _received(machine, tx, image))
+
+
+def _received(machine: CommandMachine, tx: Tx, data: bytes) -> bool:
     outcome = receive_and_activate(tx, data)
     alert = activation_alert(tx, machine.credentials, outcome)
     if alert is None:
         tx.log("trace", "CS09 not sent: no access control broker")
-        return
-    machine.send(tx, machine.UPLINK, alert)
-    tx.tally("sent")
+    else:
+        machine.send(tx, machine.UPLINK, alert)
+        tx.tally("sent")
+    return outcome is ActivateImageResponse.SUCCESS
