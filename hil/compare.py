@@ -123,6 +123,9 @@ class _Walk:
         self.differences: list[Difference] = []
         self.tolerated: list[Difference] = []
         self.notes: list[str] = []
+        #: byte values a VALUE rule let differ in this message, reference -> device: a
+        #: later field that must repeat the same identity may repeat the device's instead
+        self.learned: dict[bytes, bytes] = {}
 
     def _family(self, path: str) -> str:
         return path.split(".", 1)[0].split("[", 1)[0]
@@ -135,11 +138,16 @@ class _Walk:
         raw_e = getattr(expected, "value", expected)
         raw_a = getattr(actual, "value", actual)
         rule = find_rule(family, path, Allow.IDENTITY, self.code, kind)
-        if rule is not None and self.subs.maps(raw_e, raw_a):
+        if rule is not None and (
+            self.subs.maps(raw_e, raw_a)
+            or (isinstance(raw_e, bytes) and self.learned.get(raw_e) == raw_a)
+        ):
             self.tolerated.append(_with_reason(diff, rule.reason))
             return
         rule = find_rule(family, path, Allow.VALUE, self.code, kind)
         if rule is not None:
+            if isinstance(raw_e, bytes) and isinstance(raw_a, bytes):
+                self.learned[raw_e] = raw_a
             self.tolerated.append(_with_reason(diff, rule.reason))
             return
         self.differences.append(diff)
