@@ -337,8 +337,6 @@ class Premises:
             return
         if kind is DeviceType.CHF and out.port == "wan":
             self._send_wan(out.data)
-        elif kind is DeviceType.CHF and out.port == "ota":
-            self._image_to(out)
         elif medium is None:
             self.stats["han_unroutable"] += 1
         elif kind is DeviceType.CHF and out.port == "han":
@@ -350,18 +348,6 @@ class Premises:
             medium.from_hub(self.device(DeviceType.GPF).eui, out.data)
         elif kind is not DeviceType.CHF:
             medium.from_client(device.eui, out.data)
-
-    def _image_to(self, out: Outgoing) -> None:
-        """A firmware image the hub distributes (CS05): to its device's ``ota`` port.
-
-        The over-the-air transfer is not modelled block by block: an unpowered target
-        simply never receives it (the hub reports the failure after its transfer window).
-        """
-        target = None if out.to is None else self.devices.get(out.to)
-        if target is None or not target.powered:
-            self.stats["ota_lost"] += 1
-            return
-        target.message("ota", out.data, self.chf.eui)
 
     # -------------------------------------------------------------- line events
 

@@ -20,10 +20,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Final
 
-from smemu.errors import DecodeError
 from smemu.firmware.common.machine import Tx
 from smemu.firmware.gas_handlers import EVENT_LOG_PREFIX, EVENTS
-from smemu.firmware.gas_zcl import CommandHandler, ZclRefusedError, ZclReply
+from smemu.firmware.gas_zcl import CommandHandler, ZclRefusedError, ZclReply, decode_request
 from smemu.protocols.zigbee import gbz
 from smemu.protocols.zigbee.events import EventLogEntry, GetEventLog, LogId, PublishEventLog
 from smemu.protocols.zigbee.zcl import ZclStatus
@@ -70,10 +69,7 @@ def entries(tx: Tx, log_id: int) -> list[EventLogEntry]:
 
 def get_event_log(tx: Tx, comp: gbz.GbzComponent) -> ZclReply:
     """CS10a / CS10b (events 0x00 Get Event Log): the matching entries, or NOT_FOUND."""
-    try:
-        request = GetEventLog.decode_exact(comp.payload)
-    except DecodeError as exc:
-        raise ZclRefusedError(ZclStatus.MALFORMED_COMMAND, str(exc)) from exc
+    request = decode_request(GetEventLog, comp)
     log_id = request.log_id
     matching = [
         e for e in entries(tx, log_id) if request.start_time <= e.event_time <= request.end_time

@@ -23,14 +23,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from smemu.errors import DecodeError
 from smemu.firmware import firmware_image, gas_logs, gas_reads
 from smemu.firmware import gas_prepayment as prepay
 from smemu.firmware import gas_tariff as tariff
 from smemu.firmware import gas_tariff_engine as tariff_engine
 from smemu.firmware import gas_tariff_reads as tariff_reads
 from smemu.firmware.common.machine import Tx
-from smemu.firmware.gas_zcl import AttributeStore, CommandHandler, ZclRefusedError, ZclReply
+from smemu.firmware.gas_zcl import (
+    AttributeStore,
+    CommandHandler,
+    ZclRefusedError,
+    ZclReply,
+    decode_request,
+)
 from smemu.protocols.zigbee import gbz
 from smemu.protocols.zigbee.events import ClearEventLogResponse
 from smemu.protocols.zigbee.metering import ChangeSupply, SupplyStatusResponse
@@ -207,10 +212,7 @@ def change_supply(tx: Tx, comp: gbz.GbzComponent) -> ZclReply:
     Valve safety rule: the valve is never opened remotely. "off" closes it; "armed" arms it
     (the consumer opens it at the meter); "on" is refused unless the valve is already open.
     """
-    try:
-        request = ChangeSupply.decode_exact(comp.payload)
-    except DecodeError as exc:
-        raise ZclRefusedError(ZclStatus.MALFORMED_COMMAND, str(exc)) from exc
+    request = decode_request(ChangeSupply, comp)
     proposed = int(request.proposed_supply_status)
     valve = tx.get_int(VALVE, VALVE_OPEN)
     if proposed == SUPPLY_OFF:
@@ -264,10 +266,7 @@ BLOCK_PERIOD: Final = "gsme/block_period"
 
 def publish_block_period(tx: Tx, comp: gbz.GbzComponent) -> None:
     """GCS25 (price 0x01 Publish Block Period): the block period the block counters reset on."""
-    try:
-        PublishBlockPeriod.decode_exact(comp.payload)
-    except DecodeError as exc:
-        raise ZclRefusedError(ZclStatus.MALFORMED_COMMAND, str(exc)) from exc
+    decode_request(PublishBlockPeriod, comp)
     tx.put(BLOCK_PERIOD, comp.payload)
     tariff.bump_generation(tx)
 

@@ -37,7 +37,6 @@ from array import array
 from dataclasses import dataclass
 from typing import Final
 
-from smemu.errors import DecodeError
 from smemu.firmware.common.machine import Tx
 from smemu.firmware.gas_metering import (
     CAUSE_BILLING_PERIOD,
@@ -57,7 +56,7 @@ from smemu.firmware.gas_metering import (
     STATE,
     TABLE,
 )
-from smemu.firmware.gas_zcl import ZclRefusedError, ZclReply
+from smemu.firmware.gas_zcl import ZclRefusedError, ZclReply, decode_request
 from smemu.firmware.registers import layout as lay
 from smemu.firmware.registers import ops
 from smemu.protocols.zigbee import gbz
@@ -215,10 +214,7 @@ def _u48(value: int) -> int:
 
 def get_snapshot(tx: Tx, comp: gbz.GbzComponent) -> ZclReply:
     """GCS15b / GCS15c / GCS16a (metering 0x06 Get Snapshot): one Publish Snapshot."""
-    try:
-        request = GetSnapshot.decode_exact(comp.payload)
-    except DecodeError as exc:
-        raise ZclRefusedError(ZclStatus.MALFORMED_COMMAND, str(exc)) from exc
+    request = decode_request(GetSnapshot, comp)
     snap, total = _pick(
         tx,
         request.earliest_start_time,
@@ -246,10 +242,7 @@ def get_snapshot(tx: Tx, comp: gbz.GbzComponent) -> ZclReply:
 
 def get_prepay_snapshot(tx: Tx, comp: gbz.GbzComponent) -> ZclReply:
     """GCS15b / GCS15c / GCS16b (prepayment 0x07 Get Prepay Snapshot): debt / credit status."""
-    try:
-        request = GetPrepaySnapshot.decode_exact(comp.payload)
-    except DecodeError as exc:
-        raise ZclRefusedError(ZclStatus.MALFORMED_COMMAND, str(exc)) from exc
+    request = decode_request(GetPrepaySnapshot, comp)
     snap, total = _pick(
         tx,
         request.earliest_start_time,
@@ -298,10 +291,7 @@ def repayments(tx: Tx) -> list[DebtLogEntry]:
 def get_debt_repayment_log(tx: Tx, comp: gbz.GbzComponent) -> ZclReply:
     """GCS15d (prepayment 0x0A Get Debt Repayment Log): the payment-based repayments before
     the Latest End Time (0xFFFFFFFE: all), at most Number of Debts, most recent first."""
-    try:
-        request = GetDebtRepaymentLog.decode_exact(comp.payload)
-    except DecodeError as exc:
-        raise ZclRefusedError(ZclStatus.MALFORMED_COMMAND, str(exc)) from exc
+    request = decode_request(GetDebtRepaymentLog, comp)
     entries: list[DebtLogEntry] = []
     if int(request.debt_type) in (PAYMENT_BASED_DEBT, ALL_DEBTS):
         latest = request.latest_end_time

@@ -37,9 +37,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import Final
 
-from smemu.errors import DecodeError
 from smemu.firmware import gas_metering, prepayment
 from smemu.firmware.common.credentials import Credentials
 from smemu.firmware.common.machine import Tx
@@ -52,10 +51,9 @@ from smemu.firmware.gas_tariff import (
     read_int,
     write_int,
 )
-from smemu.firmware.gas_zcl import ZclRefusedError, ZclReply
+from smemu.firmware.gas_zcl import ZclRefusedError, ZclReply, decode_request
 from smemu.firmware.registers.tables import Prepayment
 from smemu.protocols.zigbee import gbz
-from smemu.protocols.zigbee._fields import ZclRecord
 from smemu.protocols.zigbee.prepayment import (
     ChangeDebt,
     ChangePaymentMode,
@@ -124,14 +122,6 @@ ADJUST_CREDIT_MODE: Final = 3
 #: Money in ZCL: 10^-5 currency units; a penny is 1000 of them.
 UNITS_PER_PENNY: Final = 1000
 
-R = TypeVar("R", bound=ZclRecord)
-
-
-def _decode(kind: type[R], comp: gbz.GbzComponent) -> R:
-    try:
-        return kind.decode_exact(comp.payload)
-    except DecodeError as exc:
-        raise ZclRefusedError(ZclStatus.MALFORMED_COMMAND, str(exc)) from exc
 
 
 def attribute(tx: Tx, attribute_id: int, default: int = 0) -> int:
@@ -194,7 +184,7 @@ def change_payment_mode(tx: Tx, comp: gbz.GbzComponent) -> ZclReply:
     otherwise). The response reports the meter's friendly credit: whether a non-disablement
     calendar is held, that calendar's id (always 2) and the emergency credit settings.
     """
-    request = _decode(ChangePaymentMode, comp)
+    request = decode_request(ChangePaymentMode, comp)
     proposed = request.proposed_payment_control_configuration
     if proposed not in CREDIT_CONFIGURATIONS | PREPAYMENT_CONFIGURATIONS:
         raise ZclRefusedError(ZclStatus.INVALID_FIELD, f"payment control 0x{proposed:04X}")
@@ -226,7 +216,7 @@ def _apply_ec_setup(tx: Tx, payload: bytes) -> None:
 
 def emergency_credit_setup(tx: Tx, comp: gbz.GbzComponent) -> None:
     """GCS05 (0x03): the emergency credit limit and threshold (now or at the start time)."""
-    request = _decode(EmergencyCreditSetup, comp)
+    request = decode_request(EmergencyCreditSetup, comp)
     apply_or_schedule(tx, "ec_setup", request.start_time, comp.payload, _apply_ec_setup)
 
 
@@ -238,7 +228,7 @@ def _apply_debt_cap(tx: Tx, payload: bytes) -> None:
 
 def set_overall_debt_cap(tx: Tx, comp: gbz.GbzComponent) -> None:
     """GCS05 (0x0C): the most that debt recovery may take from top-ups."""
-    request = _decode(SetOverallDebtCap, comp)
+    request = decode_request(SetOverallDebtCap, comp)
     apply_or_schedule(
         tx, "debt_cap", request.implementation_date_time, comp.payload, _apply_debt_cap
     )
@@ -252,7 +242,7 @@ def _apply_low_credit(tx: Tx, payload: bytes) -> None:
 
 def set_low_credit_warning_level(tx: Tx, comp: gbz.GbzComponent) -> None:
     """GCS05 (0x09): the low credit alert level; activation time in the From Date Time."""
-    _decode(SetLowCreditWarningLevel, comp)
+    decode_request(SetLowCreditWarningLevel, comp)
     at = comp.from_date_time or 0
     apply_or_schedule(tx, "low_credit", at, comp.payload, _apply_low_credit)
 
@@ -265,7 +255,7 @@ def _apply_max_credit(tx: Tx, payload: bytes) -> None:
 
 def set_maximum_credit_limit(tx: Tx, comp: gbz.GbzComponent) -> None:
     """GCS05 (0x0B): the maximum meter balance and the largest single top-up."""
-    request = _decode(SetMaximumCreditLimit, comp)
+    request = decode_request(SetMaximumCreditLimit, comp)
     apply_or_schedule(
         tx, "max_credit", request.implementation_date_time, comp.payload, _apply_max_credit
     )
@@ -308,7 +298,7 @@ def change_debt(tx: Tx, comp: gbz.GbzComponent) -> None:
     odd incremental). A recovery frequency other than hourly, daily or 0xFF is refused with
     INVALID_FIELD (0x85, the status the volume names).
     """
-    request = _decode(ChangeDebt, comp)
+    request = decode_request(ChangeDebt, comp)
     if request.debt_recovery_frequency not in DEBT_FREQUENCIES:
         raise ZclRefusedError(
             ZclStatus.INVALID_FIELD, f"debt frequency {request.debt_recovery_frequency}"
@@ -339,7 +329,7 @@ def credit_adjustment(tx: Tx, comp: gbz.GbzComponent) -> None:
     accumulated debt to zero (GCS40b), 2 resets and 3 adjusts the credit-mode balance
     (Metering BillToDateDelivered; a GBZ-specific reading of the command).
     """
-    request = _decode(CreditAdjustment, comp)
+    request = decode_request(CreditAdjustment, comp)
     value = request.credit_adjustment_value
     kind = request.credit_adjustment_type
     if kind == ADJUST_PREPAYMENT:
@@ -380,7 +370,7 @@ def select_emergency_credit(tx: Tx, comp: gbz.GbzComponent) -> None:
     prepayment mode it is refused with FAILURE when it is not available (see
     :func:`emergency_credit_available`) or the engine does not activate it.
     """
-    request = _decode(SelectAvailableEmergencyCredit, comp)
+    request = decode_request(SelectAvailableEmergencyCredit, comp)
     if not gas_metering.registers(tx).prepayment:
         # as the electricity meter: in credit mode the request succeeds with no effect
         tx.log("event", "emergency credit selected in credit mode: no effect")
@@ -448,7 +438,7 @@ def consumer_top_up_handler(
     """The CS01b / PCS01 (0x04) handler of a meter whose UTRN keys ``keys_of`` gives."""
 
     def consumer_top_up(tx: Tx, comp: gbz.GbzComponent) -> ZclReply:
-        request = _decode(ConsumerTopUp, comp)
+        request = decode_request(ConsumerTopUp, comp)
         text = request.top_up_code.decode("ascii", errors="replace")
         result = enter_utrn(tx, text, keys_of(tx))
         balance = gas_metering.registers(tx).balance

@@ -57,7 +57,7 @@ from smemu.firmware.gas_metering import (
     catch_up,
     registers,
 )
-from smemu.firmware.gas_zcl import ZclRefusedError, ZclReply, attr_key
+from smemu.firmware.gas_zcl import ZclRefusedError, ZclReply, attr_key, decode_request
 from smemu.firmware.registers import layout as lay
 from smemu.firmware.registers import ops
 from smemu.protocols.zigbee import gbz
@@ -297,10 +297,7 @@ def _started_samples(tx: Tx, request: GetSampledData) -> GetSampledDataResponse:
 
 def get_sampled_data(tx: Tx, comp: gbz.GbzComponent) -> ZclReply:
     """GCS17 / GCS18 / GCS61 (metering 0x08 Get Sampled Data): profile or started sampling."""
-    try:
-        request = GetSampledData.decode_exact(comp.payload)
-    except DecodeError as exc:
-        raise ZclRefusedError(ZclStatus.MALFORMED_COMMAND, str(exc)) from exc
+    request = decode_request(GetSampledData, comp)
     if request.sample_id == PROFILE_SAMPLE_ID:
         reply = _profile_samples(tx, request)
     elif request.sample_id == DAILY_CONSUMPTION_ID:
@@ -314,10 +311,7 @@ def start_sampling(tx: Tx, comp: gbz.GbzComponent) -> ZclReply:
     """GCS31 (metering 0x07 Start Sampling): (re)start the Network Data Log; its sample id
     :data:`NETWORK_DATA_LOG_ID`, or 0xFFFF when no sampling can be started (a zero interval
     or sample count)."""
-    try:
-        request = StartSampling.decode_exact(comp.payload)
-    except DecodeError as exc:
-        raise ZclRefusedError(ZclStatus.MALFORMED_COMMAND, str(exc)) from exc
+    request = decode_request(StartSampling, comp)
     raw = tx.get_json(SAMPLINGS, {})
     samplings = dict(raw) if isinstance(raw, dict) else {}
     if request.sample_request_interval == 0 or request.max_number_of_samples == 0:

@@ -36,14 +36,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Final, TypeVar
+from typing import Final
 
-from smemu.errors import DecodeError
 from smemu.firmware import gas_metering
 from smemu.firmware.common.machine import Tx
-from smemu.firmware.gas_zcl import ZclRefusedError, ZclReply, attr_key
+from smemu.firmware.gas_zcl import ZclRefusedError, ZclReply, attr_key, decode_request
 from smemu.protocols.zigbee import gbz
-from smemu.protocols.zigbee._fields import EPOCH_2000, ZclRecord
+from smemu.protocols.zigbee._fields import EPOCH_2000
 from smemu.protocols.zigbee.calendar import (
     CalendarType,
     PublishCalendar,
@@ -107,7 +106,6 @@ _INT_TYPES: Final[Mapping[int, tuple[int, bool]]] = {
     0xE2: (4, False),
 }  # fmt: skip
 
-R = TypeVar("R", bound=ZclRecord)
 
 
 # ----------------------------------------------------------------------- attributes
@@ -140,11 +138,6 @@ def bump_generation(tx: Tx) -> int:
     return generation
 
 
-def _decode(kind: type[R], comp: gbz.GbzComponent) -> R:
-    try:
-        return kind.decode_exact(comp.payload)
-    except DecodeError as exc:
-        raise ZclRefusedError(ZclStatus.MALFORMED_COMMAND, str(exc)) from exc
 
 
 # ------------------------------------------------------------------ future activation
@@ -229,7 +222,7 @@ def _digit_raw(value: object) -> int:
 
 def publish_tariff_information(tx: Tx, comp: gbz.GbzComponent) -> None:
     """GCS01a / GCS01b (price 0x04): the tariff's standing charge and scales."""
-    info = _decode(PublishTariffInformation, comp)
+    info = decode_request(PublishTariffInformation, comp)
     apply_or_schedule(tx, "tariff_information", info.start_time, comp.payload,
                       _apply_tariff_information)  # fmt: skip
 
@@ -257,7 +250,7 @@ def _apply_price_matrix(tx: Tx, payload: bytes) -> None:
 
 def publish_price_matrix(tx: Tx, comp: gbz.GbzComponent) -> None:
     """GCS01a / GCS01b (price 0x05): TOU tier or block prices (10^-trailing-digit units)."""
-    matrix = _decode(PublishPriceMatrix, comp)
+    matrix = decode_request(PublishPriceMatrix, comp)
     apply_or_schedule(tx, "price_matrix", matrix.start_time, comp.payload, _apply_price_matrix)
 
 
@@ -276,7 +269,7 @@ def _apply_block_thresholds(tx: Tx, payload: bytes) -> None:
 
 def publish_block_thresholds(tx: Tx, comp: gbz.GbzComponent) -> None:
     """GCS01a (price 0x06): the block thresholds (per tier, or one set for all)."""
-    message = _decode(PublishBlockThresholds, comp)
+    message = decode_request(PublishBlockThresholds, comp)
     apply_or_schedule(tx, "block_thresholds", message.start_time, comp.payload,
                       _apply_block_thresholds)  # fmt: skip
 
@@ -325,7 +318,7 @@ def _apply_calendar(tx: Tx, payload: bytes) -> None:
 
 def publish_calendar(tx: Tx, comp: gbz.GbzComponent) -> None:
     """GCS01a / GCS05 (calendar 0x00): start a TOU or friendly credit calendar."""
-    message = _decode(PublishCalendar, comp)
+    message = decode_request(PublishCalendar, comp)
     what = f"calendar_{int(message.calendar_type)}"
     apply_or_schedule(tx, what, message.start_time, comp.payload, _apply_calendar)
 
@@ -337,19 +330,19 @@ def _store_part(tx: Tx, calendar_id: int, part: str, payload: bytes) -> None:
 
 def publish_day_profile(tx: Tx, comp: gbz.GbzComponent) -> None:
     """Calendar 0x01: one day profile (switch times and tier / friendly-credit actions)."""
-    message = _decode(PublishDayProfile, comp)
+    message = decode_request(PublishDayProfile, comp)
     _store_part(tx, message.issuer_calendar_id, f"day/{message.day_id}", comp.payload)
 
 
 def publish_week_profile(tx: Tx, comp: gbz.GbzComponent) -> None:
     """Calendar 0x02: one week profile (a day profile per weekday)."""
-    message = _decode(PublishWeekProfile, comp)
+    message = decode_request(PublishWeekProfile, comp)
     _store_part(tx, message.issuer_calendar_id, f"week/{message.week_id}", comp.payload)
 
 
 def publish_seasons(tx: Tx, comp: gbz.GbzComponent) -> None:
     """Calendar 0x03: the seasons (start dates and their week profiles)."""
-    message = _decode(PublishSeasons, comp)
+    message = decode_request(PublishSeasons, comp)
     _store_part(tx, message.issuer_calendar_id, "seasons", comp.payload)
 
 
@@ -362,7 +355,7 @@ def publish_special_days(tx: Tx, comp: gbz.GbzComponent) -> None:
     """Calendar 0x04: the special days (dates and their day profiles), from their start
     time: a future start keeps them as the next ``special_days`` (queued and alerted like
     the other future-dated kinds), a cancel start time drops the pending ones."""
-    message = _decode(PublishSpecialDays, comp)
+    message = decode_request(PublishSpecialDays, comp)
     apply_or_schedule(tx, "special_days", message.start_time, comp.payload, _apply_special_days)
 
 
@@ -397,7 +390,7 @@ def _apply_conversion_factor(tx: Tx, payload: bytes) -> None:
 
 def publish_conversion_factor(tx: Tx, comp: gbz.GbzComponent) -> None:
     """GCS23 (price 0x02): the volume conversion factor (temperature / pressure)."""
-    message = _decode(PublishConversionFactor, comp)
+    message = decode_request(PublishConversionFactor, comp)
     apply_or_schedule(tx, "conversion_factor", message.start_time, comp.payload,
                       _apply_conversion_factor)  # fmt: skip
 
@@ -414,7 +407,7 @@ def _apply_calorific_value(tx: Tx, payload: bytes) -> None:
 
 def publish_calorific_value(tx: Tx, comp: gbz.GbzComponent) -> None:
     """GCS23 (price 0x03): the calorific value (MJ/m3, 1 or 2 per the unit)."""
-    message = _decode(PublishCalorificValue, comp)
+    message = decode_request(PublishCalorificValue, comp)
     if message.calorific_value_unit not in (1, 2):
         raise ZclRefusedError(ZclStatus.INVALID_FIELD, "calorific value unit")
     apply_or_schedule(tx, "calorific_value", message.start_time, comp.payload,

@@ -27,15 +27,14 @@ midnight. Without a calendar or a price for the tier: NOT_FOUND.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final, TypeVar
+from typing import Final
 
-from smemu.errors import DecodeError
 from smemu.firmware import gas_tariff as tariff
 from smemu.firmware.common.machine import Tx
-from smemu.firmware.gas_zcl import ZclRefusedError, ZclReply
+from smemu.firmware.gas_zcl import ZclRefusedError, ZclReply, decode_request
 from smemu.firmware.registers.calendar import DAY, civil_from_days, utc_offset, weekday
 from smemu.protocols.zigbee import gbz
-from smemu.protocols.zigbee._fields import ZclDate, ZclRecord
+from smemu.protocols.zigbee._fields import ZclDate
 from smemu.protocols.zigbee.calendar import (
     GetDayProfiles,
     GetSeasons,
@@ -59,14 +58,8 @@ UNTIL_CHANGED: Final = 0xFFFF
 _Y2K: Final = 946_684_800
 _ANY: Final = 0xFF
 
-R = TypeVar("R", bound=ZclRecord)
 
 
-def _decode(kind: type[R], comp: gbz.GbzComponent) -> R:
-    try:
-        return kind.decode_exact(comp.payload)
-    except DecodeError as exc:
-        raise ZclRefusedError(ZclStatus.MALFORMED_COMMAND, str(exc)) from exc
 
 
 def _now(tx: Tx) -> int:
@@ -122,7 +115,7 @@ def _replies(command_id: int, payloads: Sequence[bytes]) -> ZclReply:
 
 def get_day_profiles(tx: Tx, comp: gbz.GbzComponent) -> ZclReply:
     """Calendar 0x01 Get Day Profiles: one Publish Day Profile per day profile asked."""
-    request = _decode(GetDayProfiles, comp)
+    request = decode_request(GetDayProfiles, comp)
     ident = resolve(tx, request.issuer_calendar_id)
     now = _now(tx)
     out: list[bytes] = []
@@ -141,7 +134,7 @@ def get_day_profiles(tx: Tx, comp: gbz.GbzComponent) -> ZclReply:
 
 def get_week_profiles(tx: Tx, comp: gbz.GbzComponent) -> ZclReply:
     """Calendar 0x02 Get Week Profiles: one Publish Week Profile per week profile asked."""
-    request = _decode(GetWeekProfiles, comp)
+    request = decode_request(GetWeekProfiles, comp)
     ident = resolve(tx, request.issuer_calendar_id)
     now = _now(tx)
     out: list[bytes] = []
@@ -161,7 +154,7 @@ def get_week_profiles(tx: Tx, comp: gbz.GbzComponent) -> ZclReply:
 
 def get_seasons(tx: Tx, comp: gbz.GbzComponent) -> ZclReply:
     """Calendar 0x03 Get Seasons: the calendar's seasons in one Publish Seasons."""
-    request = _decode(GetSeasons, comp)
+    request = decode_request(GetSeasons, comp)
     raw = tx.get(_prefix(resolve(tx, request.issuer_calendar_id)) + "seasons")
     if raw is None:
         raise ZclRefusedError(ZclStatus.NOT_FOUND, "no seasons")
@@ -175,7 +168,7 @@ def get_seasons(tx: Tx, comp: gbz.GbzComponent) -> ZclReply:
 def get_special_days(tx: Tx, comp: gbz.GbzComponent) -> ZclReply:
     """Calendar 0x04 Get Special Days: the calendar's special days in one Publish Special
     Days (Number of Events 0: all of them)."""
-    request = _decode(GetSpecialDays, comp)
+    request = decode_request(GetSpecialDays, comp)
     ident = resolve(tx, request.issuer_calendar_id, int(request.calendar_type))
     raw = tx.get(_prefix(ident) + "special_days")
     if raw is None:
@@ -266,7 +259,7 @@ def current_tier(tx: Tx) -> tuple[int, int] | None:
 
 def get_current_price(tx: Tx, comp: gbz.GbzComponent) -> ZclReply:
     """GCS21f (price 0x00 Get Current Price): Publish Price of the active tier."""
-    _decode(GetCurrentPrice, comp)
+    decode_request(GetCurrentPrice, comp)
     tier_now = current_tier(tx)
     if tier_now is None:
         raise ZclRefusedError(ZclStatus.NOT_FOUND, "no tariff switching table")

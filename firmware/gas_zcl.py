@@ -42,11 +42,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Final
+from typing import Final, TypeVar
 
+from smemu.errors import DecodeError
 from smemu.firmware.common import faults
 from smemu.firmware.common.machine import Tx
 from smemu.protocols.zigbee import gbz
+from smemu.protocols.zigbee._fields import ZclRecord
 from smemu.protocols.zigbee.events import ClearEventLogRequest, ClearEventLogResponse
 from smemu.protocols.zigbee.metering import StartSampling, StartSamplingResponse
 from smemu.protocols.zigbee.zcl import (
@@ -94,6 +96,18 @@ class ZclRefusedError(Exception):
     def __init__(self, status: ZclStatus, reason: str = "") -> None:
         super().__init__(reason or status.name)
         self.status = status
+
+
+R = TypeVar("R", bound=ZclRecord)
+
+
+def decode_request(kind: type[R], comp: gbz.GbzComponent) -> R:
+    """A component's command payload as ``kind``; one that does not decode is refused with
+    MALFORMED_COMMAND (the meter cannot act on it)."""
+    try:
+        return kind.decode_exact(comp.payload)
+    except DecodeError as exc:
+        raise ZclRefusedError(ZclStatus.MALFORMED_COMMAND, str(exc)) from exc
 
 
 def attr_key(cluster_id: int, attribute_id: int) -> str:
