@@ -37,7 +37,7 @@ import enum
 from collections.abc import Callable, Mapping
 from typing import ClassVar, Final
 
-from smemu.firmware import chf_delivery, chf_firmware, chf_log, chf_subghz
+from smemu.firmware import chf_delivery, chf_firmware, chf_log, chf_ota, chf_subghz
 from smemu.firmware.common import respond
 from smemu.firmware.common.commands import CommandMachine
 from smemu.firmware.common.cosem import CosemContext, CosemObject, ObjectTable, serve
@@ -190,7 +190,11 @@ class ChfMachine(CommandMachine):
             chf_delivery.track_command(tx, recipient, event.data)
 
     def _from_ota(self, tx: Tx, event: MessageEvent) -> None:
-        """CS05: an image to distribute to a HAN device (see :mod:`chf_firmware`)."""
+        """CS05: an image to distribute to a HAN device (see :mod:`chf_firmware`), or a
+        device's OTA request, answered only for the device the medium says sent it."""
+        if event.source is not None and chf_ota.is_client_frame(event.data):
+            chf_ota.on_client_frame(tx, event.data, event.source)
+            return
         target, version, outcome = chf_firmware.distribute(tx, event.data)
         if outcome is not FirmwareTransferResponseCode.SUCCESS and target is not None:
             self.transfer_alert(tx, target, version, outcome)

@@ -25,8 +25,13 @@ and the device resumes from what it kept (its blocks are in NVM). The nudge dead
 the delivery timer (:func:`next_nudge`, :func:`nudge_due`); the transfer window of
 :mod:`chf_delivery` ends the offer (:func:`forget`).
 
+The GSME is not nudged: its radio is off between wakes, so an Image Notify would be lost;
+it asks itself whenever it wakes (:mod:`smemu.firmware.gsme_firmware`) and resumes there.
+
 On the ``ota`` medium a device's frame carries its sender (the ZigBee network header's source
 address): ``sender EUI-64(8) | OTA frame``; the hub's frames to a device are the bare OTA frame.
+When the medium tells the hub who sent the frame, a frame naming anyone else is dropped
+(:func:`on_client_frame`'s ``source``).
 """
 
 from __future__ import annotations
@@ -48,6 +53,8 @@ from smemu.protocols.zigbee.zcl import CLIENT_TO_SERVER
 OTA_PORT: Final = "ota"
 PREFIX: Final = "chf/ota/"
 SEQUENCE: Final = "chf/ota_seq"
+#: the CHF's record of the GSME it serves (the key of :data:`smemu.firmware.chf.GSME_EUI`)
+_GSME: Final = "chf/gsme"
 #: the image type GBCS images are offered under (one image format for every device here)
 IMAGE_TYPE: Final = 0x0000
 #: largest block: what an Image Block Response may carry inside one HAN frame
@@ -129,13 +136,17 @@ def next_nudge(tx: Tx) -> datetime | None:
 
 
 def nudge_due(tx: Tx) -> None:
-    """Image Notify again to every device silent past its nudge deadline."""
+    """Image Notify again to every device silent past its nudge deadline (not the sleeping
+    GSME: it asks when it wakes)."""
+    gsme = tx.get(_GSME)
     for target in _targets(tx):
         item = offer_of(tx, target)
         if item is None or datetime.fromisoformat(item.nudge) > tx.now:
             continue
         item = replace(item, nudge=(tx.now + NUDGE).isoformat())
         _save(tx, target, item)
+        if gsme is not None and bytes(target) == gsme:
+            continue
         tx.log("trace", f"OTA: {target} silent, image notified again")
         tx.tally("ota_nudges")
         _notify(tx, target, item)
@@ -152,9 +163,14 @@ def is_client_frame(data: bytes) -> bool:
     return frame.command.DIRECTION == CLIENT_TO_SERVER
 
 
-def on_client_frame(tx: Tx, data: bytes) -> None:
-    """Answer a device's OTA frame (``sender EUI | frame``, see :func:`is_client_frame`)."""
+def on_client_frame(tx: Tx, data: bytes, sender: Eui64 | None = None) -> None:
+    """Answer a device's OTA frame (``sender EUI | frame``, see :func:`is_client_frame`);
+    ``sender`` is who the medium says sent it: a frame naming another device is dropped."""
     source = Eui64(data[:8])
+    if sender is not None and sender != source:
+        tx.log("security", f"OTA frame from {sender} naming {source}: dropped")
+        tx.tally("ota_spoofed")
+        return
     command = ota.decode_exact(data[8:]).command
     item = offer_of(tx, source)
     if item is not None:  # the device is talking: push the nudge back

@@ -20,6 +20,14 @@ and is signed when the command was critical. A message code outside the gas use 
 answered with a GBZ Generic Critical Alert carrying alert code 0x8F85 ("command not
 supported") and the command's message code and counter. Future-dated outcome alerts
 (0x8F66 / 0x8F67) go out in GBZ form (message code 0x00CD).
+
+Firmware (CS05b, CS06; :mod:`smemu.firmware.gsme_firmware`): at every wake the GSME also
+asks the hub for an image on its ``ota`` port, and stays awake while that exchange is open
+(a download in progress), even after the GPF's queue is empty; the download resumes at the
+next wake. CS06 (ASN.1) activates the verified image as on the ESME
+(:func:`smemu.firmware.firmware_image.cs06_activate`), and GCS38 then reports its version.
+The radio sleeps when the poll is done (NVM :data:`POLLING` cleared) and no OTA exchange
+is open, or when the guard timer ends the wake.
 """
 
 from __future__ import annotations
@@ -28,7 +36,15 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import ClassVar, Final
 
-from smemu.firmware import gas_billing_alert, gas_future, gas_mirror, gas_tariff, joins
+from smemu.firmware import (
+    firmware_image,
+    gas_billing_alert,
+    gas_future,
+    gas_mirror,
+    gas_tariff,
+    gsme_firmware,
+    joins,
+)
 from smemu.firmware.common import respond
 from smemu.firmware.common.commands import CommandMachine
 from smemu.firmware.common.future import FutureItem
@@ -64,6 +80,8 @@ AWAKE_WINDOW_S: Final = 10
 CS10B: Final = 0x00A1
 WAKE: Final = "wake"
 SLEEP: Final = "sleep"
+#: NVM: 1 while the wake's tunnel poll of the GPF's queue is not finished
+POLLING: Final = "radio/polling"
 #: NVM counter of the mirror refresh messages sent
 MIRROR_SEQ: Final = "mirror/seq"
 #: the ZCL command handlers of the GSME: the shared gas ones over the event-log read
@@ -103,6 +121,7 @@ class GsmeMachine(CommandMachine):
         **gbz_codes(Device.GSME, "gbz_command"),
         CS10B: "gbz_command",
         **dict.fromkeys(GSME_HANDLERS, "asn1_command"),
+        firmware_image.CS06: "cs06_command",
     }
     UPLINK: ClassVar = "han"
     HAN_PARTY_PREFIXES: ClassVar = (joins.PREFIX,)
@@ -131,7 +150,9 @@ class GsmeMachine(CommandMachine):
         gas_tariff.activate_due(tx)  # next values stored without a queue item (older NVM)
         self.refresh_mirror(tx)
         tx.send("han", HanFrame(TunnelCommand.GET).encode())
-        tx.timer(SLEEP, tx.now + timedelta(seconds=AWAKE_WINDOW_S))
+        tx.put_int(POLLING, 1)
+        gsme_firmware.wake(self, tx)
+        self._stay_awake(tx)
         self._next_wake(tx)
         tx.tally("wakes")
 
@@ -140,8 +161,23 @@ class GsmeMachine(CommandMachine):
             self._wake(tx)
         elif event.name == SLEEP:
             tx.timer(SLEEP, None)
+            tx.delete(POLLING)
+            gsme_firmware.asleep(tx)
+
+    def _stay_awake(self, tx: Tx) -> None:
+        tx.timer(SLEEP, tx.now + timedelta(seconds=AWAKE_WINDOW_S))
+
+    def _sleep_if_done(self, tx: Tx) -> None:
+        if tx.get_int(POLLING) == 1 or gsme_firmware.is_open(tx):
+            self._stay_awake(tx)
+        else:
+            tx.timer(SLEEP, tx.now)  # nothing left: radio off now
 
     def on_message(self, tx: Tx, event: MessageEvent) -> None:
+        if event.port == gsme_firmware.OTA_PORT:
+            gsme_firmware.on_frame(self, tx, event.data)
+            self._sleep_if_done(tx)
+            return
         han = decode_han(event.data)
         if han.command is TunnelCommand.PUT:
             # Awake and addressed directly (a HAN peer or a test harness): execute now.
@@ -156,7 +192,8 @@ class GsmeMachine(CommandMachine):
             tx.send("han", HanFrame(TunnelCommand.GET).encode())
         else:
             self.refresh_mirror(tx)  # what the commands just run changed
-            tx.timer(SLEEP, tx.now)  # nothing left: radio off now
+            tx.delete(POLLING)
+            self._sleep_if_done(tx)
 
     def refresh_mirror(self, tx: Tx) -> None:
         """Send the GPF what changed in the GSME's data since the last refresh, and push a
@@ -208,6 +245,10 @@ class GsmeMachine(CommandMachine):
     def gas_future(self, tx: Tx, item: FutureItem) -> bool:
         """Execute a future-dated gas instruction at its instant (the queue's action)."""
         return gas_future.execute(tx, item)
+
+    def cs06_command(self, tx: Tx, accepted: Accepted) -> bytes | None:
+        """CS06 Activate Firmware (ASN.1): the image the download left pending."""
+        return firmware_image.cs06_activate(self, tx, accepted)
 
     def asn1_command(self, tx: Tx, accepted: Accepted) -> bytes | None:
         """Joins, unjoins, the device log, the clock and credentials (ASN.1 payloads)."""

@@ -19,6 +19,11 @@ verifies with :mod:`smemu.firmware.firmware_image`, keeps the image and sends it
 the blocks are erased, and Upgrade End Request tells the hub SUCCESS or INVALID_IMAGE. An
 ABORT from the hub drops the partial download.
 
+A device may also ask on its own (:func:`query`: a battery device that sleeps through the
+hub's Image Notify asks whenever it wakes), and may pause a download (the ``more`` gate of
+:func:`on_frame`: a sleeping device's radio budget per wake): the next block is then not
+asked for, and the next query resumes from the offset reached.
+
 Every frame goes to the hub on ``ota`` as ``own EUI | OTA frame`` (the sender, as the ZigBee
 network header would give it).
 """
@@ -46,6 +51,8 @@ _RUNNING: Final = "fw/version"
 
 #: what the device does with a whole image: True when it verified
 Complete = Callable[[bytes], bool]
+#: asked before each further block request: False pauses the download (it stays in NVM)
+More = Callable[[], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +99,11 @@ def _ask(tx: Tx, eui: Eui64, item: Download) -> None:
     _send(tx, eui, request)
 
 
+def query(tx: Tx, eui: Eui64, manufacturer: int = 0) -> None:
+    """Ask the hub for an image unprompted (Query Next Image Request, running version)."""
+    _send(tx, eui, ota.QueryNextImageRequest(0, manufacturer, 0, _running(tx)))
+
+
 def is_server_frame(data: bytes) -> bool:
     """True when ``data`` is an OTA frame from the hub (an image never is: its magic's first
     octet is a reserved ZCL frame type)."""
@@ -102,8 +114,11 @@ def is_server_frame(data: bytes) -> bool:
     return frame.command.DIRECTION == SERVER_TO_CLIENT
 
 
-def on_frame(tx: Tx, eui: Eui64, data: bytes, complete: Complete) -> None:
-    """A frame from the hub on ``ota``; ``eui`` is the device's own address."""
+def on_frame(
+    tx: Tx, eui: Eui64, data: bytes, complete: Complete, more: More | None = None
+) -> None:
+    """A frame from the hub on ``ota``; ``eui`` is the device's own address; ``more``
+    (default: always) says whether to ask for a further block now."""
     try:
         command = ota.decode_exact(data).command
     except DecodeError as exc:
@@ -116,7 +131,7 @@ def on_frame(tx: Tx, eui: Eui64, data: bytes, complete: Complete) -> None:
     elif isinstance(command, ota.QueryNextImageResponse):
         _offered(tx, eui, command, complete)
     elif isinstance(command, ota.ImageBlock):
-        _block(tx, eui, command, complete)
+        _block(tx, eui, command, complete, more)
     elif isinstance(command, ota.ImageBlockAbort):
         tx.log("event", "OTA download aborted by the hub")
         _clear(tx)
@@ -141,10 +156,12 @@ def _offered(
         tx.log("event", f"OTA download of {fresh.version:08x} ({fresh.size} octets) started")
     else:
         tx.log("event", f"OTA download of {held.version:08x} resumed at {held.received}")
-    _next(tx, eui, held, complete)
+    _next(tx, eui, held, complete, None)  # the device asked: it wants at least one block
 
 
-def _block(tx: Tx, eui: Eui64, block: ota.ImageBlock, complete: Complete) -> None:
+def _block(
+    tx: Tx, eui: Eui64, block: ota.ImageBlock, complete: Complete, more: More | None
+) -> None:
     held = download(tx)
     if (
         held is None
@@ -158,12 +175,15 @@ def _block(tx: Tx, eui: Eui64, block: ota.ImageBlock, complete: Complete) -> Non
     tx.put(f"{BLOCKS}{block.file_offset:010d}", block.data)
     held = replace(held, received=min(held.size, held.received + len(block.data)))
     _save(tx, held)
-    _next(tx, eui, held, complete)
+    _next(tx, eui, held, complete, more)
 
 
-def _next(tx: Tx, eui: Eui64, held: Download, complete: Complete) -> None:
+def _next(tx: Tx, eui: Eui64, held: Download, complete: Complete, more: More | None) -> None:
     if held.received < held.size:
-        _ask(tx, eui, held)
+        if more is None or more():
+            _ask(tx, eui, held)
+        else:
+            tx.log("trace", f"OTA download paused at {held.received} of {held.size}")
         return
     image = b"".join(tx.get(k) or b"" for k in sorted(tx.keys(BLOCKS)))[: held.size]
     _clear(tx)

@@ -54,6 +54,8 @@ def _gsme(pki: Pki) -> GsmeMachine:
 def _messages(step: Step) -> list[GeneralSigningMessage]:
     out = []
     for sent in step.sends:
+        if sent.port != "han":
+            continue  # the wake's OTA query
         data = decode_han(sent.data).message
         if data:
             inner = frame.signing_message(frame.locate(data).message)
@@ -134,7 +136,7 @@ def test_billing_snapshot_is_pushed_once_encrypted_and_signed(pki: Pki) -> None:
     step = machine.step(TimerEvent("wake"), T0 + timedelta(days=27))  # past 1 February
     [located] = [
         frame.locate(m)
-        for m in (decode_han(s.data).message for s in step.sends)
+        for m in (decode_han(s.data).message for s in step.sends if s.port == "han")
         if m and _code(m) == gas_billing_alert.GCS53
     ]
     alert = frame.signing_message(located.message)
