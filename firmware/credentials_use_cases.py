@@ -52,7 +52,6 @@ each cell reported as still holding its existing anchor).
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Final
 
 from cryptography import x509
@@ -62,7 +61,13 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from smemu.errors import DecodeError
 from smemu.firmware.asn1_respond import HandlerTable, asn1_response, command_payload
 from smemu.firmware.common import faults
-from smemu.firmware.common.credentials import ANCHOR_PREFIX, OWN_DS, OWN_KA, Role
+from smemu.firmware.common.credentials import (
+    ANCHOR_PREFIX,
+    OWN_DS,
+    OWN_KA,
+    Role,
+    prepayment_point,
+)
 from smemu.firmware.common.machine import DeviceType, Tx
 from smemu.firmware.common.security import Accepted
 from smemu.firmware.credentials_update import (
@@ -147,18 +152,6 @@ def _faulted(tx: Tx, message_code: int) -> bool:
 # ------------------------------------------------------------------------- CS02a / CS02f
 
 
-def _prepayment_point(tx: Tx, role: Role) -> bytes | None:
-    """The prepayment top-up KA point of a role's anchor (JSON member ``pp``), if held."""
-    raw = tx.get(ANCHOR_PREFIX + role.slug)
-    if raw is None:
-        return None
-    try:
-        value = json.loads(raw).get("pp")
-        return bytes.fromhex(value) if isinstance(value, str) else None
-    except (ValueError, AttributeError):
-        return None
-
-
 #: Roles whose cells CS02a / CS02f do not report even when held: the Transitional CoS
 #: party's key only authorises the supplier-cell replacement during a change of supplier
 #: (CS02b supplierByTransCoS); it is no standing trust anchor, so its details are answered
@@ -197,7 +190,7 @@ def provide_details(machine: CommandMachine, tx: Tx, accepted: Accepted) -> byte
             )
             if point is not None
         )
-        pp = _prepayment_point(tx, role)
+        pp = prepayment_point(tx.get(ANCHOR_PREFIX + role.slug))
         if pp is not None:
             ski = anchor_ski(tx, role, KeyUsage.KEY_AGREEMENT, pp)
             top_up = TrustAnchorCellContents(

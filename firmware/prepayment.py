@@ -32,7 +32,6 @@ last 10). :data:`LOG_OBJECTS` serves them as the Use Case volume's profile buffe
 from __future__ import annotations
 
 import enum
-import json
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -42,7 +41,7 @@ from typing import Final
 from smemu.errors import ConfigError, DecodeError, LocalProtocolError, SecurityError
 from smemu.firmware import metering
 from smemu.firmware.common.cosem import CosemContext, CosemObject
-from smemu.firmware.common.credentials import ANCHOR_PREFIX, Credentials, Role
+from smemu.firmware.common.credentials import ANCHOR_PREFIX, Credentials, Role, prepayment_point
 from smemu.firmware.common.machine import Tx
 from smemu.firmware.cosem_model import stored_value
 from smemu.firmware.metering import mutate, state_words
@@ -298,7 +297,7 @@ def utrn_secret(tx: Tx, credentials: Credentials) -> tuple[bytes | None, bytes]:
     supplier = bytes(anchor.eui)
     keystore = credentials.keystore
     if keystore.pp_ka_public(supplier) is None:
-        point = _prepayment_point(tx)
+        point = prepayment_point(tx.get(ANCHOR_PREFIX + Role.SUPPLIER.slug))
         if point is None:
             return None, supplier
         try:
@@ -309,18 +308,6 @@ def utrn_secret(tx: Tx, credentials: Credentials) -> tuple[bytes | None, bytes]:
         return keystore.prepayment_secret(supplier, bytes(credentials.eui)), supplier
     except SecurityError:
         return None, supplier
-
-
-def _prepayment_point(tx: Tx) -> bytes | None:
-    """The supplier anchor's prepayment top-up KA point (JSON member ``pp``), if held."""
-    raw = tx.get(ANCHOR_PREFIX + Role.SUPPLIER.slug)
-    if raw is None:
-        return None
-    try:
-        value = json.loads(raw).get("pp")
-        return bytes.fromhex(value) if isinstance(value, str) else None
-    except (ValueError, AttributeError):
-        return None
 
 
 # ------------------------------------------------------------------- credit operations

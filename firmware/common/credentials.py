@@ -118,6 +118,17 @@ class Credentials:
         )
 
 
+def prepayment_point(anchor_json: bytes | None) -> bytes | None:
+    """The prepayment top-up KA point an anchor cell carries (JSON member ``pp``), if any."""
+    if anchor_json is None:
+        return None
+    try:
+        value = json.loads(anchor_json).get("pp")
+        return bytes.fromhex(value) if isinstance(value, str) else None
+    except (ValueError, AttributeError):
+        return None
+
+
 def provisioning_writes(
     ds_scalar: bytes, ka_scalar: bytes, anchors: tuple[Anchor, ...]
 ) -> dict[str, bytes]:
