@@ -24,7 +24,7 @@ from typing import Final
 from smemu.firmware.common import respond
 from smemu.firmware.common.credentials import Credentials, Role
 from smemu.firmware.common.machine import Tx
-from smemu.firmware.gas_logs import Snapshot, billing_log
+from smemu.firmware.gas_logs import Snapshot, billing_log, publish_snapshot
 from smemu.firmware.gas_metering import CAUSE_BILLING_PERIOD
 from smemu.protocols.gbcs.decrypt import encryption_key
 from smemu.protocols.gbcs.frame import GeneralSigningMessage, GroupingHeader, OtherInformation
@@ -32,9 +32,7 @@ from smemu.protocols.gbcs.types import Cra
 from smemu.protocols.security import gcm
 from smemu.protocols.zigbee import gbz
 from smemu.protocols.zigbee.metering import (
-    BlockTierNoBilling,
     PublishSnapshot,
-    SnapshotPayloadType,
 )
 from smemu.protocols.zigbee.zcl import (
     FRAME_CLUSTER_SPECIFIC,
@@ -49,14 +47,6 @@ ALERT_BILLING_SNAPSHOT: Final = 0x8F0A
 LAST_PUSHED: Final = "gsme/gcs53/last"
 METERING: Final = 0x0702
 _FRAME_CONTROL: Final = FRAME_CLUSTER_SPECIFIC | FRAME_DIRECTION | FRAME_DISABLE_DEFAULT_RESPONSE
-_Y2K: Final = 946_684_800
-#: the template's sub-payload: one block set (tier) x four blocks
-_TIERS_AND_BLOCKS: Final = 0x14
-_U48: Final = 2**48 - 1
-
-
-def _u48(value: int) -> int:
-    return max(0, min(_U48, value))
 
 
 def due(tx: Tx) -> Snapshot | None:
@@ -70,25 +60,6 @@ def due(tx: Tx) -> Snapshot | None:
         return None
     tx.put_int(LAST_PUSHED, newest)
     return periods[-1]
-
-
-def publish_snapshot(snap: Snapshot) -> PublishSnapshot:
-    """The GCS53 Publish Snapshot of ``snap`` (payload type 6, the only snapshot sent)."""
-    return PublishSnapshot(
-        snapshot_id=snap.snapshot_id,
-        snapshot_time=max(0, snap.t - _Y2K),
-        total_snapshots_found=1,
-        command_index=0,
-        total_number_of_commands=1,
-        snapshot_cause=snap.cause,
-        snapshot_payload_type=SnapshotPayloadType.BLOCK_TIER_DELIVERED_NO_BILLING,
-        snapshot_payload=BlockTierNoBilling(
-            current_summation=_u48(snap.volume),
-            tier_summations=tuple(_u48(v) for v in snap.tou),
-            tiers_and_blocks=_TIERS_AND_BLOCKS,
-            tier_block_summations=tuple(_u48(v) for v in snap.blocks),
-        ),
-    )
 
 
 def alert(tx: Tx, credentials: Credentials, snap: Snapshot) -> bytes | None:

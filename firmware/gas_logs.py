@@ -212,20 +212,13 @@ def _u48(value: int) -> int:
     return max(0, min(2**48 - 1, value))
 
 
-def get_snapshot(tx: Tx, comp: gbz.GbzComponent) -> ZclReply:
-    """GCS15b / GCS15c / GCS16a (metering 0x06 Get Snapshot): one Publish Snapshot."""
-    request = decode_request(GetSnapshot, comp)
-    snap, total = _pick(
-        tx,
-        request.earliest_start_time,
-        request.latest_end_time,
-        request.snapshot_offset,
-        request.snapshot_cause,
-    )
-    reply = PublishSnapshot(
+def publish_snapshot(snap: Snapshot, found: int = 1) -> PublishSnapshot:
+    """The Publish Snapshot of ``snap`` (payload type 6: block tier delivered, no billing) --
+    a Get Snapshot's answer (``found`` matching entries) and the GCS53 alert's content."""
+    return PublishSnapshot(
         snapshot_id=snap.snapshot_id,
-        snapshot_time=snap.t - _Y2K,
-        total_snapshots_found=total,
+        snapshot_time=max(0, snap.t - _Y2K),
+        total_snapshots_found=found,
         command_index=0,
         total_number_of_commands=1,
         snapshot_cause=snap.cause,
@@ -237,6 +230,19 @@ def get_snapshot(tx: Tx, comp: gbz.GbzComponent) -> ZclReply:
             tier_block_summations=tuple(_u48(v) for v in snap.blocks),
         ),
     )
+
+
+def get_snapshot(tx: Tx, comp: gbz.GbzComponent) -> ZclReply:
+    """GCS15b / GCS15c / GCS16a (metering 0x06 Get Snapshot): one Publish Snapshot."""
+    request = decode_request(GetSnapshot, comp)
+    snap, total = _pick(
+        tx,
+        request.earliest_start_time,
+        request.latest_end_time,
+        request.snapshot_offset,
+        request.snapshot_cause,
+    )
+    reply = publish_snapshot(snap, total)
     return ZclReply(reply.COMMAND_ID, reply.encode())
 
 
