@@ -59,6 +59,7 @@ from smemu.protocols.dlms.data import (
     Structure,
     TypeDescription,
 )
+from smemu.protocols.dlms.dates import utc_instant
 from smemu.protocols.gbcs.types import Eui64
 
 ALC_PORT: Final = "alc"  #: HECS01 frames to and from the HCALCs
@@ -204,17 +205,7 @@ def _clear_log(ctx: CosemContext, value: Data) -> Data:
 
 def _instant(value: Data | None) -> datetime | None:
     """A fully specified 12-octet COSEM date-time as a UTC instant."""
-    if not isinstance(value, OctetString) or len(value.value) != 12:
-        return None
-    raw = value.value
-    if raw[0:2] == b"\xff\xff" or 0xFF in raw[2:4] or 0xFF in raw[5:8]:
-        return None
-    try:
-        return datetime(
-            int.from_bytes(raw[0:2], "big"), raw[2], raw[3], raw[5], raw[6], raw[7], tzinfo=UTC
-        )
-    except ValueError:
-        return None
+    return utc_instant(value.value) if isinstance(value, OctetString) else None
 
 
 def _check_period_end(n: int, setter: Callable[[CosemContext, Data], None] | None) -> Callable[

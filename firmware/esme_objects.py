@@ -11,7 +11,7 @@ The HAN side's objects (auxiliary controllers, :mod:`smemu.firmware.esme_han`) o
 from __future__ import annotations
 
 import functools
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
 from smemu.firmware import esme_han, esme_registers, esme_twin, metering, supply
@@ -45,6 +45,7 @@ from smemu.protocols.dlms.data import (
     Structure,
     Unsigned,
 )
+from smemu.protocols.dlms.dates import utc_instant
 from smemu.protocols.dlms.protection import ProtectionParameters
 from smemu.protocols.gbcs.decrypt import encryption_key
 from smemu.protocols.gbcs.frame import GeneralSigningMessage
@@ -102,17 +103,6 @@ def _clock_time(ctx: CosemContext) -> Data:
     return OctetString(respond.cosem_datetime(_device_time(ctx)))
 
 
-def _cosem_instant(raw: bytes, tz: object) -> datetime | None:
-    """A 12-octet COSEM date-time as a UTC instant; ``None`` when not fully specified."""
-    if len(raw) != 12 or raw[0:2] == b"\xff\xff" or 0xFF in raw[2:4] or 0xFF in raw[5:8]:
-        return None
-    try:
-        return datetime(int.from_bytes(raw[0:2], "big"), raw[2], raw[3], raw[5], raw[6], raw[7],
-                        tzinfo=UTC)
-    except ValueError:
-        return None
-
-
 def _clock_base(ctx: CosemContext, value: Data) -> None:
     if not isinstance(value, Enum):
         raise CosemFailure(DataAccessResult.TYPE_UNMATCHED)
@@ -138,9 +128,9 @@ def _clock_adjust(ctx: CosemContext, value: Data) -> Data:
     raw = ctx.tx.get(CLOCK_PRESET)
     if raw is None or len(raw) != 36:
         raise CosemFailure(ActionResult.TEMPORARY_FAILURE)
-    preset = _cosem_instant(raw[0:12], None)
-    start = _cosem_instant(raw[12:24], None)
-    end = _cosem_instant(raw[24:36], None)
+    preset = utc_instant(raw[0:12])
+    start = utc_instant(raw[12:24])
+    end = utc_instant(raw[24:36])
     now = _device_time(ctx)
     if (start is not None and now < start) or (end is not None and now > end):
         raise CosemFailure(ActionResult.TEMPORARY_FAILURE)

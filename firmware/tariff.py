@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final
 
 from smemu.firmware.common.machine import Tx
@@ -45,6 +45,7 @@ from smemu.protocols.dlms.cosem import (
     SpecialDay as CosemSpecialDay,
 )
 from smemu.protocols.dlms.data import Array, DoubleLongUnsigned
+from smemu.protocols.dlms.dates import utc_instant
 
 PENDING: Final = "tariff/pending"  #: JSON {activation key: UTC ISO instant}
 TIMER: Final = "tariff"
@@ -137,14 +138,7 @@ def activation_instant(raw: bytes, now: datetime) -> datetime | None:
         return None
     if raw.startswith(_NOW_PREFIX):
         return now
-    if raw[0:2] == b"\xff\xff" or 0xFF in raw[2:4] or 0xFF in raw[5:8]:
-        return None
-    try:
-        return datetime(
-            int.from_bytes(raw[0:2], "big"), raw[2], raw[3], raw[5], raw[6], raw[7], tzinfo=UTC
-        )
-    except ValueError:
-        return None
+    return utc_instant(raw)
 
 
 def _key(class_id: int, obis: bytes, index: int) -> str:

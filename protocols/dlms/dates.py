@@ -8,11 +8,20 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import ClassVar, Final
 
 from smemu.errors import DecodeError, LocalProtocolError
 
-__all__ = ["DATE_STRUCT", "DATE_TIME_STRUCT", "TIME_STRUCT", "Date", "DateTime", "Time"]
+__all__ = [
+    "DATE_STRUCT",
+    "DATE_TIME_STRUCT",
+    "TIME_STRUCT",
+    "Date",
+    "DateTime",
+    "Time",
+    "utc_instant",
+]
 
 #: Wire layout of a date-time (twelve octets, deviation signed).
 DATE_TIME_STRUCT: Final = struct.Struct(">HBBBBBBBhB")
@@ -85,6 +94,21 @@ class DateTime:
 
     def _write_body(self, out: list[bytes]) -> None:
         out.append(self.octets())
+
+
+def utc_instant(octets: bytes) -> datetime | None:
+    """Twelve date-time octets as the instant they name, read as UTC (GBCS devices keep
+    UTC); ``None`` unless year, month, day, hour, minute and second are all specified and
+    valid."""
+    if len(octets) != 12 or octets[0:2] == b"\xff\xff" or 0xFF in octets[2:4]:
+        return None
+    if 0xFF in octets[5:8]:
+        return None
+    try:
+        year = int.from_bytes(octets[0:2], "big")
+        return datetime(year, octets[2], octets[3], octets[5], octets[6], octets[7], tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
