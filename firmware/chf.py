@@ -58,7 +58,7 @@ from smemu.protocols.gbcs.use_cases import USE_CASES, Device
 
 DEVICE_LOG: Final = chf_log.DEVICE_LOG
 GPF_EUI: Final = "chf/gpf"
-GSME_EUI: Final = "chf/gsme"
+GSME_EUI: Final = chf_ota.GSME_EUI
 FIRMWARE_VERSION: Final = "fw/version"
 DEFAULT_FIRMWARE: Final = bytes.fromhex("02000000")
 

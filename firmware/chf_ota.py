@@ -53,8 +53,9 @@ from smemu.protocols.zigbee.zcl import CLIENT_TO_SERVER
 OTA_PORT: Final = "ota"
 PREFIX: Final = "chf/ota/"
 SEQUENCE: Final = "chf/ota_seq"
-#: the CHF's record of the GSME it serves (the key of :data:`smemu.firmware.chf.GSME_EUI`)
-_GSME: Final = "chf/gsme"
+#: NVM key of the GSME the hub serves through its GPF (also ``chf.GSME_EUI``: the hub's
+#: machine imports this module, so the key is defined here)
+GSME_EUI: Final = "chf/gsme"
 #: the image type GBCS images are offered under (one image format for every device here)
 IMAGE_TYPE: Final = 0x0000
 #: largest block: what an Image Block Response may carry inside one HAN frame
@@ -138,7 +139,7 @@ def next_nudge(tx: Tx) -> datetime | None:
 def nudge_due(tx: Tx) -> None:
     """Image Notify again to every device silent past its nudge deadline (not the sleeping
     GSME: it asks when it wakes)."""
-    gsme = tx.get(_GSME)
+    gsme = tx.get(GSME_EUI)
     for target in _targets(tx):
         item = offer_of(tx, target)
         if item is None or datetime.fromisoformat(item.nudge) > tx.now:
