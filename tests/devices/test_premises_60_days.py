@@ -24,7 +24,8 @@ import pytest
 
 from smemu.protocols.gbcs.secure import Verdict
 
-from ._premises_life import DAYS, VERSION, Checkpoint, Life, esme_usage, live
+from ._premises_life import Checkpoint, Life, live
+from ._premises_ref import DAYS, VERSION, esme_usage
 
 pytestmark = pytest.mark.timeout(120)
 
