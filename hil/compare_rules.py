@@ -263,6 +263,19 @@ _GBZ_OWN: Final[tuple[tuple[frozenset[int], tuple[str, ...], Allow, str], ...]] 
         "recorded; snapshot cause and payload type are still compared",
     ),
     (
+        _codes(0x0077, 0x0096),
+        (
+            "publish_snapshot.total_snapshots_found",
+            "publish_prepay_snapshot.total_snapshots_found",
+        ),
+        Allow.VALUE,
+        "GCS16a / GCS16b: how many Daily Read Log entries fall in the requested 31-day "
+        "window depends on how many local midnights the meter has logged (its own history, "
+        "Operational data); the reference meter reports 31 while publishing 2 or 3. Which "
+        "offsets are published and which answer NOT_FOUND, and each entry's cause, are still "
+        "compared; the billing log reads (GCS15b/c) keep their count strict",
+    ),
+    (
         _codes(0x00C4),
         ("publish_debt_log.entries[[]*[]].*",),
         Allow.VALUE,
@@ -311,6 +324,39 @@ _GBZ_OWN: Final[tuple[tuple[frozenset[int], tuple[str, ...], Allow, str], ...]] 
         ("get_profile_response.intervals",),
         Allow.LENGTH,
         "GCS17 / GCS18: the profile log holds the periods the meter recorded",
+    ),
+    (
+        _codes(0x0079),
+        (
+            "get_sampled_data_response.sample_start_time",
+            "get_sampled_data_response.samples[[]*[]]",
+        ),
+        Allow.VALUE,
+        "GCS18: the Network Data Log starts when the meter executed the GCS31 that began it "
+        "(StartSamplingTime 'now': its own clock then, which the runner's replay of the set's "
+        "GCS31 sets, not the reference meter's) and its samples are the meter's own gas "
+        "consumption (Operational data); the sample id, type, interval and the number of "
+        "samples are still compared",
+    ),
+    (
+        _codes(0x0014, 0x00A1),
+        (
+            "publish_event_log.total_number_of_matching_events",
+            "publish_event_log.entries[[]*[]].event_id",
+            "publish_event_log.entries[[]*[]].event_time",
+            "publish_event_log.entries[[]*[]].event_data",
+        ),
+        Allow.VALUE,
+        "CS10a / CS10b: the event and security logs hold what happened to the device (the "
+        "events it raised, the commands it rejected, at its clock): the device's own history, "
+        "as the DLMS logs of ECS35a-g; each entry's log id, the command, the paging fields "
+        "and the response's shape are still compared",
+    ),
+    (
+        _codes(0x0014, 0x00A1),
+        ("publish_event_log.entries",),
+        Allow.LENGTH,
+        "CS10a / CS10b: the log holds as many entries in the window as the device recorded",
     ),
 )
 

@@ -50,7 +50,8 @@ from smemu.hil.dut import (
     PreconditionUnsupportedError,
 )
 from smemu.hil.headend import HeadEnd, Outcome, Received
-from smemu.hil.preconditions import Prepared, derive
+from smemu.hil.preconditions import Precondition, Prepared, derive
+from smemu.hil.preconditions_history import REPLAYED_FIRST, derive_history, elapsed_for
 from smemu.hil.preconditions_state import Write, WriteIndex
 from smemu.hil.replay import ReplayedCommand, Replayer, ReplayError
 from smemu.hil.setup import SetupError, join_han_party, realise
@@ -216,12 +217,19 @@ class ConformanceRunner:
         *,
         progress: Progress | None = None,
         vectors: str = "",
+        context: Sequence[UseCaseVectors] | None = None,
     ) -> RunResult:
-        """Run every scenario of ``suites`` in order."""
+        """Run every scenario of ``suites`` in order.
+
+        :param context: the whole set when ``suites`` is a selection of it: recipients are
+            typed, and the configuring commands preconditions replay are found, in the whole
+            set, so a selected read still gets its device type and its writes.
+        """
         start = time.perf_counter()
         scenarios = [s for suite in suites for s in suite.scenarios]
-        known = recipient_types(self._infos(scenarios))
-        self.writes = self.index_writes(scenarios, known)
+        every = scenarios if context is None else [s for u in context for s in u.scenarios]
+        known = recipient_types(self._infos(every))
+        self.writes = self.index_writes(every, known)
         results: list[CaseResult] = []
         for index, scenario in enumerate(scenarios, 1):
             result = await self.run_one(scenario, known)
@@ -337,11 +345,23 @@ class ConformanceRunner:
             if problem is not None:
                 return _but(base, Verdict.ERROR, problem)
         # 2. enter the condition the reference answer evidences: the device enters faults
-        # (and takes an image); the earlier use cases leading to a state are sent here
-        preconditions = derive(command, expected)
+        # (and takes an image); the earlier use cases leading to a state are sent here,
+        # the set's commands a log's history starts from first (then time passes)
+        preconditions = derive(command, expected, self.reference_keys)
+        preconditions += derive_history(command, expected)
         prepared = Prepared()
         if preconditions:
             base = replace(base, preconditions=tuple(str(p) for p in preconditions))
+            firsts, problem = self._history_setup(device, base.scenario.id, preconditions)
+            if problem is None and firsts:
+                base = replace(base, setup=(*base.setup, *(w.key for w in firsts)))
+                problem = await self._configure(device, replayer, head_end, firsts)
+            if problem is not None:
+                return _but(base, Verdict.ERROR, f"precondition: {problem}")
+            elapsed = elapsed_for([w.command for w in firsts])
+            if elapsed is not None:
+                preconditions += (elapsed,)
+                base = replace(base, preconditions=(*base.preconditions, str(elapsed)))
             try:
                 held = await device.prepare(preconditions)
                 reached = await realise(device, head_end, preconditions, timeout=self.timeout)
@@ -408,6 +428,23 @@ class ConformanceRunner:
             return _but(base, Verdict.FAILED, str(comparison.first_difference))
         return _but(base, Verdict.PASSED, "matches the reference")
 
+
+    def _history_setup(
+        self, device: DeviceUnderTest, key: str, preconditions: Sequence[Precondition]
+    ) -> tuple[tuple[Write, ...], str | None]:
+        """The set's commands the history ``preconditions`` start from
+        (:data:`~smemu.hil.preconditions_history.REPLAYED_FIRST`), in order; or why there
+        are none to replay (the set, as filtered, holds no such command)."""
+        found: list[Write] = []
+        for precondition in preconditions:
+            for code in REPLAYED_FIRST.get(precondition.condition, ()):
+                write = self.writes.first(device.device_type, code, key)
+                if write is None:
+                    name = lookup(code)
+                    label = f"0x{code:04X}" if name is None else name.use_case
+                    return (), f"{precondition}: the vector set holds no {label} to replay"
+                found.append(write)
+        return tuple(found), None
 
     async def _join_han_party(self, device: DeviceUnderTest, head_end: HeadEnd) -> str | None:
         """Join the provider's stand-in PPMID to ``device`` (:func:`~smemu.hil.setup.

@@ -46,7 +46,9 @@ from smemu.firmware.gas_zcl import FAILED_REPLIES
 from smemu.protocols.asn1 import decode_typed
 from smemu.protocols.dlms import apdu
 from smemu.protocols.gbcs import frame
+from smemu.protocols.gbcs.decrypt import decrypt_payload
 from smemu.protocols.gbcs.types import Eui64
+from smemu.protocols.security.keystore import KeyStore
 from smemu.protocols.zigbee import gbz
 
 
@@ -64,11 +66,29 @@ class Condition(enum.StrEnum):
     PENDING_KEY = "pending-key"
     #: the device holds a verified firmware image, not yet activated (a distribution)
     IMAGE_HELD = "image-held"
+    #: the device's security log holds an entry of the window a log read names: a command
+    #: the device had to reject (:mod:`smemu.hil.preconditions_history`)
+    SECURITY_LOGGED = "security-logged"
+    #: a sampling the set's Start Sampling (GCS31) began has run its span
+    SAMPLED = "sampled"
+    #: the set's debt configuration (GCS04) is in force and a top-up (CS01b) repaid debt
+    TOPPED_UP = "topped-up"
+    #: device time has passed (``elapsed`` seconds) since the runner's last command: an
+    #: emulated device's clock is advanced, a rig's lab waits
+    ELAPSED = "elapsed"
 
 
 #: Conditions the runner realises itself, by the commands that lead to them
 #: (:mod:`smemu.hil.setup`); a device under test leaves them to it.
-BY_COMMAND: Final = frozenset({Condition.JOINED, Condition.PENDING_KEY})
+BY_COMMAND: Final = frozenset(
+    {
+        Condition.JOINED,
+        Condition.PENDING_KEY,
+        Condition.SECURITY_LOGGED,
+        Condition.SAMPLED,
+        Condition.TOPPED_UP,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,8 +270,12 @@ class Precondition:
     other_than_type: int | None = None
     #: PENDING_KEY: the key usage (``KeyUsage`` bits) of the key pair
     key_usage: int | None = None
+    #: ELAPSED: the seconds of device time that must pass
+    elapsed: int | None = None
 
     def __str__(self) -> str:
+        if self.elapsed is not None:
+            return f"{self.condition.value} {self.elapsed} s"
         if self.point is not None:
             target = str(self.point)
         elif self.other_device is not None:
@@ -453,28 +477,60 @@ def _zcl_failures(component: gbz.GbzComponent) -> list[tuple[ZclPoint, int]]:
     return found
 
 
-def _zcl_preconditions(response: bytes, message_code: int) -> tuple[Precondition, ...]:
+def _plaintext_view(response: bytes, message: gbz.GbzMessage, keys: KeyStore) -> gbz.GbzMessage:
+    """``message`` with each encrypted component's ZCL payload decrypted in place.
+
+    A failure status can sit inside a ciphered component (a Read Attributes Response of
+    sensitive registers, GCS13b/c): only its plaintext shows which attribute failed. When
+    ``keys`` cannot decrypt the response, the components stay encrypted (and evidence
+    nothing, as before).
+    """
+    state, plaintexts = decrypt_payload(frame.locate(response), keys)
+    indices = gbz.encrypted_components(message)
+    if state != "decrypted" or len(plaintexts) != len(indices):
+        return message
+    for index, plaintext in zip(indices, plaintexts, strict=True):
+        message = gbz.with_plaintext(message, index, plaintext)
+    return message
+
+
+def _command_keys(command: bytes) -> list[tuple[int, int]]:
+    """The (cluster, command id) of each component of a GBZ ``command``, in order (empty
+    when it is not one)."""
+    try:
+        _, family, payload = _payload(command)
+        if family != "gbz":
+            return []
+        return [(c.cluster_id, c.command_id) for c in gbz.decode_exact(payload).components]
+    except DecodeError:
+        return []
+
+
+def _zcl_preconditions(
+    command: bytes, response: bytes, message_code: int, keys: KeyStore | None
+) -> tuple[Precondition, ...]:
     try:
         _, _, payload = _payload(response)
         message = gbz.decode_exact(payload)
+        if keys is not None and gbz.encrypted_components(message):
+            message = _plaintext_view(response, message, keys)
     except DecodeError:
         return ()
-    # a command answered several times in one payload: name the failed frame's rank
-    answered = [
-        (c.cluster_id, c.payload[0])
-        for c in message.components
-        if c.command_id == _DEFAULT_RESPONSE and c.payload and c.encryption is None
-    ]
-    ranks: dict[tuple[int, int], int] = {}
+    # GBCS 7.2.8: response component i answers command component i, whatever it is (a
+    # Publish Snapshot, a Default Response naming the command or 0xFF). A command sent
+    # several times in one payload: the failed frame's rank among the command's frames.
+    sent = _command_keys(command)
     out: list[Precondition] = []
-    for component in message.components:
+    for index, component in enumerate(message.components):
         failures = _zcl_failures(component)
-        if component.command_id == _DEFAULT_RESPONSE and component.payload:
-            key = (component.cluster_id, component.payload[0])
-            rank = ranks.get(key, 0)
-            ranks[key] = rank + 1
-            if failures and answered.count(key) > 1:
-                failures = [(replace(p, occurrence=rank), code) for p, code in failures]
+        if failures and index < len(sent):
+            key = sent[index]
+            if sent.count(key) > 1:
+                rank = sent[:index].count(key)
+                failures = [
+                    (replace(p, occurrence=rank) if _names(p, key) else p, code)
+                    for p, code in failures
+                ]
         for point, status in failures:
             row = failure_row("zcl", status, message_code)
             if row is not None and row.condition is not None:
@@ -482,10 +538,17 @@ def _zcl_preconditions(response: bytes, message_code: int) -> tuple[Precondition
     return tuple(out)
 
 
+def _names(point: ZclPoint, key: tuple[int, int]) -> bool:
+    """Whether ``point`` is the command ``key`` (cluster, command id) itself."""
+    return point.access is ZclAccess.COMMAND and (point.cluster_id, point.index) == key
+
+
 # ----------------------------------------------------------------------------- derive
 
 
-def derive(command: bytes, response: bytes) -> tuple[Precondition, ...]:
+def derive(
+    command: bytes, response: bytes, keys: KeyStore | None = None
+) -> tuple[Precondition, ...]:
     """The preconditions the reference ``response`` to ``command`` evidences.
 
     DLMS: the first non-success result names the failed instruction; its code's row gives
@@ -496,6 +559,9 @@ def derive(command: bytes, response: bytes) -> tuple[Precondition, ...]:
     ASN.1: the outcome code (:func:`_asn1_code`), looked up per use case; the command names
     what a JOINED or PENDING_KEY condition concerns. Codes whose row has no condition, and
     codes with no row, give no precondition: the device must answer them by itself.
+
+    :param keys: the key store the reference ``response`` was made with: its encrypted GBZ
+        components are decrypted to read their statuses (None: they evidence nothing).
     """
     try:
         message_code, family, payload = _payload(response)
@@ -513,7 +579,7 @@ def derive(command: bytes, response: bytes) -> tuple[Precondition, ...]:
         point = points[index] if index < len(points) else None
         return (Precondition(row.condition, message_code, point, row.reason),)
     if family == "gbz":
-        return _zcl_preconditions(response, message_code)
+        return _zcl_preconditions(command, response, message_code, keys)
     code = _asn1_code(payload, message_code)
     if code is None:
         return ()

@@ -15,10 +15,11 @@ from typing import Final
 
 from smemu.errors import DecodeError
 from smemu.firmware.common.faults import Access, AccessPoint
+from smemu.firmware.gas_zcl import FAILED_REPLIES
 from smemu.hil.preconditions import request_points, response_results
 from smemu.protocols.gbcs import frame
-from smemu.protocols.zigbee import gbz
-from smemu.protocols.zigbee.zcl import ReadAttributesResponse
+from smemu.protocols.zigbee import gbz, registry
+from smemu.protocols.zigbee.zcl import ReadAttributesResponse, ZclHeader
 
 # ------------------------------------------------------------------------ device clock
 
@@ -94,11 +95,43 @@ CONFIGURED_BY: Final[Mapping[int, tuple[int, ...]]] = {
 #: ZCL general commands whose status fields say whether a GBZ command succeeded
 _READ_ATTRIBUTES_RESPONSE: Final = 0x01
 _DEFAULT_RESPONSE: Final = 0x0B
+#: ZCL command fields that say when an instruction takes effect. The Use Case volume's
+#: templates set them to 0 for "now"; any other value is a future activation or the cancel
+#: of a pending one (0xFFFFFFFF / 0xFFFFFFFE), which configures nothing when replayed.
+_ACTIVATION_FIELDS: Final = (
+    "start_time",
+    "implementation_date_time",
+    "implementation_time",
+    "start_date_time",
+)
+
+
+def _takes_effect_later(component: gbz.GbzComponent) -> bool:
+    """Whether the plaintext ZCL command of ``component`` is future-dated or a cancel by an
+    activation time in its payload (not the GBZ From Date Time, checked separately)."""
+    if component.encryption is not None:
+        return False
+    header = ZclHeader(
+        component.frame_control,
+        component.sequence,
+        component.command_id,
+        component.manufacturer_code,
+    )
+    try:
+        command = registry.decode_command(component.cluster_id, header, component.payload)
+    except DecodeError:
+        return False
+    for name in _ACTIVATION_FIELDS:
+        value = getattr(command, name, 0)
+        if isinstance(value, int) and value != 0:
+            return True
+    return False
 
 
 def _gbz_immediate_success(command: bytes, response: bytes) -> int | None:
-    """The message code of a GBZ ``command`` that is not future-dated and whose reference
-    ``response`` reports no failure status (Default Response, or an attribute status);
+    """The message code of a GBZ ``command`` that is neither future-dated nor a cancel (by
+    the GBZ From Date Time or a ZCL activation time) and whose reference ``response``
+    reports no failure status (Default Response, or an attribute status);
     None otherwise."""
     try:
         inner = frame.signing_message(frame.locate(command).message)
@@ -113,8 +146,21 @@ def _gbz_immediate_success(command: bytes, response: bytes) -> int | None:
         return None
     if any(c.from_date_time not in (None, 0) for c in sent.components):
         return None
+    if any(_takes_effect_later(c) for c in sent.components):
+        return None
     for component in got.components:
         data = component.payload
+        # a response reporting failure in its own fields (no log cleared, no sample id)
+        if (
+            component.encryption is None
+            and component.frame_control & 0x03 == 0x01
+            and any(
+                (cluster, reply.command_id, reply.payload)
+                == (component.cluster_id, component.command_id, data)
+                for (cluster, _), reply in FAILED_REPLIES.items()
+            )
+        ):
+            return None
         if component.encryption is not None or component.frame_control & 0x03:
             continue
         if component.command_id == _DEFAULT_RESPONSE and len(data) == 2 and data[1]:
@@ -172,6 +218,12 @@ class WriteIndex:
         write = Write(key, command, writes, inner.header.message_code)
         for point in writes:
             self._by_point.setdefault((group, point), []).append(write)
+
+    def first(self, group: object, message_code: int, key: str) -> Write | None:
+        """The first indexed GBZ command of use case ``message_code`` for ``group`` that is
+        not scenario ``key``'s own (None: the set holds none)."""
+        indexed = self._by_code.get((group, message_code), ())
+        return next((w for w in indexed if w.key != key), None)
 
     def setup_for(self, group: object, key: str, command: bytes) -> tuple[Write, ...]:
         """The writes to replay before the pure read ``command`` (empty for other commands).

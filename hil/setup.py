@@ -20,6 +20,18 @@ runner -- on an emulated device and a real rig alike:
 
 Each command is built, signed as the supplier (both use cases are critical, SME.C.C) and
 MAC'd by the head-end, sent, and must be answered with success, else the scenario cannot run.
+
+History a log read needs (:mod:`smemu.hil.preconditions_history`) is made the same way:
+
+* SECURITY_LOGGED -- a command the device must reject by its own checks: a Read Security Log
+  (CS10b) whose MAC does not verify (its last octet, the end of the GCM tag, inverted: GBCS
+  5 -- a command failing its integrity check is discarded), so the device discards it,
+  unanswered, and logs it at its clock;
+* TOPPED_UP -- a top-up, CS01b Apply Prepayment Top Up (a GBZ Consumer Top Up, Originating
+  Device 0x00 Energy Service Interface as the Use Case volume fixes it), whose UTRN the
+  supplier makes with its prepayment key for the device (:data:`TOP_UP_PENCE`); the runner
+  replays the set's debt configuration (GCS04) before it, so the device collects
+  payment-based debt from it and logs the repayment.
 """
 
 from __future__ import annotations
@@ -28,7 +40,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from smemu.errors import DecodeError, SmemuError
+from smemu.errors import DecodeError, HalTimeout, SmemuError
 from smemu.firmware.common.credentials import Role
 from smemu.firmware.common.machine import DeviceType as MachineType
 from smemu.hil.dut import DeviceUnderTest
@@ -45,12 +57,25 @@ from smemu.protocols.asn1.values import Certificate, DeviceType, KeyUsage
 from smemu.protocols.gbcs import frame
 from smemu.protocols.gbcs.frame import GeneralSigningMessage, GroupingHeader, OtherInformation
 from smemu.protocols.gbcs.types import Cra, Eui64
+from smemu.protocols.utrn import encode_utrn
+from smemu.protocols.zigbee import gbz
+from smemu.protocols.zigbee.events import GetEventLog, LogId
+from smemu.protocols.zigbee.prepayment import ConsumerTopUp, ConsumerTopUpResponse
 
 #: Message codes of the commands sent.
 CS02C: Final = 0x000A
 CS04AC: Final = 0x000F
 CS04B: Final = 0x0010
 CS03C: Final = 0x00AF
+CS10B: Final = 0x00A1
+CS01B: Final = 0x0097
+#: The value of the top-up the runner applies (pennies; a UTRN carries 0..8191): a
+#: consumer's ordinary 50-pound top-up, enough for a debt recovery rate to collect from.
+TOP_UP_PENCE: Final = 5000
+_EVENTS: Final = 0x0709
+_PREPAYMENT: Final = 0x0705
+#: Consumer Top Up's Originating Device for a top-up from the head-end (CS01b)
+_ENERGY_SERVICE_INTERFACE: Final = 0x00
 _M = JoinMethodAndRole
 #: join method -> its message code (CS03A1, CS03A2, CS03B, CS03C)
 JOIN_CODES: Final[Mapping[JoinMethodAndRole, int]] = {
@@ -199,7 +224,100 @@ async def realise(
                 raise SetupError(f"{precondition}: CS02c was refused")
             pending[usage.value] = _request_public_key(bytes(request))
             steps.append(f"new key pair for key usage 0x{usage.value:02X} (CS02c)")
+        elif precondition.condition is Condition.SECURITY_LOGGED:
+            steps.append(await send_rejected(device, head_end, timeout=timeout))
+        elif precondition.condition is Condition.TOPPED_UP:
+            steps.append(await top_up(device, head_end, TOP_UP_PENCE, timeout=timeout))
     return Prepared(pending_keys=pending, steps=tuple(steps))
+
+
+def _gbz_command(
+    head_end: HeadEnd,
+    device: DeviceUnderTest,
+    message_code: int,
+    component: gbz.GbzComponent,
+    counter: int,
+) -> OutgoingCommand:
+    """A non-critical GBZ command from the supplier, MAC'd, with ``counter``."""
+    originator = head_end.party(Role.SUPPLIER)
+    header = GroupingHeader(
+        Cra.COMMAND, counter, originator, device.eui, None, OtherInformation(message_code)
+    )
+    payload = gbz.encode(gbz.GbzMessage((component,)))
+    unsigned = GeneralSigningMessage(header, payload, None)
+    return head_end.submit(unsigned, use_case=f"0x{message_code:04X}", sign=False)
+
+
+async def send_rejected(device: DeviceUnderTest, head_end: HeadEnd, *, timeout: float) -> str:
+    """Send a Read Security Log whose MAC does not verify, which the device must discard
+    (and log) by its integrity check; the step for reports.
+
+    :raises SetupError: the device answered it (it accepted a bad MAC).
+    """
+    request = GetEventLog(int(LogId.SECURITY_EVENT_LOG), 0, 0, 0xFFFF_FFFE, 0, 0)
+    component = gbz.GbzComponent(
+        gbz.CONTROL_LAST, _EVENTS, 0x01, 0, GetEventLog.COMMAND_ID, request.encode()
+    )
+    counter = head_end.counters.next(head_end.party(Role.SUPPLIER), device.eui)
+    command = _gbz_command(head_end, device, CS10B, component, counter)
+    tampered = command.data[:-1] + bytes((command.data[-1] ^ 0xFF,))
+    try:
+        answers = await device.exchange(tampered, timeout=timeout)
+    except HalTimeout:  # a real device says nothing to a discarded command
+        answers = []
+    if any(r.command is command for raw in answers for r in head_end.accept(raw)):
+        raise SetupError("a command whose MAC does not verify was answered")
+    return "sent CS10b with a MAC that does not verify: rejected, security-logged"
+
+
+async def top_up(
+    device: DeviceUnderTest, head_end: HeadEnd, pence: int, *, timeout: float
+) -> str:
+    """Apply a top-up of ``pence`` by CS01b, its UTRN made by the supplier for the device;
+    the step for reports.
+
+    :raises SetupError: no prepayment key pair, no verified answer, or a refused top-up.
+    """
+    supplier = head_end.party(Role.SUPPLIER)
+    counter = head_end.counters.next(supplier, device.eui, utrn=True)
+    secret = head_end.keystore.prepayment_secret(bytes(supplier), bytes(device.eui))
+    if secret is None:
+        raise SetupError(f"no prepayment key pair for the supplier {supplier} and {device.eui}")
+    code = encode_utrn(
+        prepayment_secret=secret,
+        originator=bytes(supplier),
+        target=bytes(device.eui),
+        counter=counter,
+        value=pence,
+    )
+    request = ConsumerTopUp(_ENERGY_SERVICE_INTERFACE, code.encode("ascii"))
+    component = gbz.GbzComponent(
+        gbz.CONTROL_LAST, _PREPAYMENT, 0x01, 0, ConsumerTopUp.COMMAND_ID, request.encode()
+    )
+    command = _gbz_command(head_end, device, CS01B, component, counter)
+    received = await send(device, head_end, command, timeout=timeout)
+    if received is None or received.message is None:
+        raise SetupError("the CS01b top-up was not answered verifiably")
+    result = _top_up_result(received)
+    if result != 0:
+        raise SetupError(f"the CS01b top-up was refused (result {result})")
+    return f"topped up {pence} pence (CS01b)"
+
+
+def _top_up_result(received: Received) -> int | None:
+    """The Result Type of a CS01b response's Consumer Top Up Response (None: none)."""
+    inner = None if received.message is None else frame.signing_message(received.message)
+    try:
+        message = None if inner is None else gbz.decode_exact(inner.payload)
+    except DecodeError:
+        return None
+    for c in () if message is None else message.components:
+        if (c.cluster_id, c.command_id) == (_PREPAYMENT, ConsumerTopUpResponse.COMMAND_ID):
+            try:
+                return int(ConsumerTopUpResponse.decode_exact(c.payload).result_type)
+            except DecodeError:
+                return None
+    return None
 
 
 async def join_han_party(

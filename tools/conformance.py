@@ -222,8 +222,10 @@ def run_command(  # click passes every option by keyword
         suites = discover(vectors, pattern=pattern)
     except ConfigError as exc:
         raise click.BadParameter(str(exc), param_hint="--vectors") from exc
-    # the clock is the whole set's, whatever --use-case selects
-    provider = _provider(device, pki, _parse_start(start, discover(vectors)))
+    # the clock, the recipients' types and the writes replayed as preconditions are the
+    # whole set's, whatever --use-case selects
+    whole = discover(vectors) if pattern else suites
+    provider = _provider(device, pki, _parse_start(start, whole))
     runner = ConformanceRunner(
         provider,
         reference_keys,
@@ -233,7 +235,12 @@ def run_command(  # click passes every option by keyword
     )
     try:
         run = asyncio.run(
-            runner.run(suites, progress=None if quiet else _progress, vectors=str(vectors))
+            runner.run(
+                suites,
+                progress=None if quiet else _progress,
+                vectors=str(vectors),
+                context=whole,
+            )
         )
         write_junit(run, junit)
         write_html(run, html_path, reference_keys=reference_keys, device_keys=provider.keystore)

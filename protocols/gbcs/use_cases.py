@@ -416,7 +416,7 @@ _TABLE: Final[tuple[UseCase, ...]] = (
         target="GPF (primary and for any Remote Party with access rights); GSME (Supplier only)"),
     UseCase("GCS15d", "Read GSME Billing Data Log (payment-based debt payments)", (0x00C4,), CMD,
         "SME.C.NC", NONCRIT, (GPF, GSME), (SUP, ACB), False, False, False, False, "4.4", (GBZ,),
-        target="GPF (primary); GSME"),
+        encrypted=True, target="GPF (primary); GSME"),
     UseCase("GCS15e", "Read GSME Billing Data Log (prepayment credits)", (0x00C5,), CMD, "SME.C.NC",
         NONCRIT, (GPF, GSME), (SUP, ACB), False, False, False, False, "4.4", (GBZ,),
         target="GPF (primary); GSME"),

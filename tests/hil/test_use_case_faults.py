@@ -118,11 +118,38 @@ def test_the_emulated_hcalc_cannot_fail_a_use_case_it_does_not_model() -> None:
     provider = EmulatedProvider()
     try:
         device = asyncio.run(provider.device(DeviceType.HCALC))
-        wanted = Precondition(Condition.HARDWARE_FAULT, CS08, UseCasePoint(CS08), "test")
-        with pytest.raises(PreconditionUnsupportedError, match="use case 0x0129"):
+        wanted = Precondition(Condition.HARDWARE_FAULT, CS03A2, UseCasePoint(CS03A2), "test")
+        with pytest.raises(PreconditionUnsupportedError, match="use case 0x00AB"):
             asyncio.run(device.prepare([wanted]))
     finally:
         provider.close()
+
+
+@pytest.mark.parametrize("kind", [DeviceType.HCALC, DeviceType.PPMID])
+def test_the_emulated_ppmid_and_hcalc_take_a_cs08_fault(kind: DeviceType) -> None:
+    """CS08 readFailure (the store of the running version failed) is a fault they model."""
+    provider = EmulatedProvider()
+    try:
+        device = asyncio.run(provider.device(kind))
+        wanted = Precondition(Condition.HARDWARE_FAULT, CS08, UseCasePoint(CS08), "test")
+        asyncio.run(device.prepare([wanted]))
+        assert any(k.endswith("/usecase/0129") for k in device.machine.nvm)
+    finally:
+        provider.close()
+
+
+def test_the_cs08_error_scenario_passes_on_the_emulated_hcalc(
+    rtds_dir: Path, keystore_dir: Path
+) -> None:
+    provider = EmulatedProvider()
+    try:
+        runner = _runner(keystore_dir, provider)
+        known = {Eui64.parse("00-DB-12-34-56-78-90-A5"): DeviceType.HCALC}
+        result = asyncio.run(runner.run_one(_scenario(rtds_dir, "11.2_CS08", "_ERROR"), known))
+    finally:
+        provider.close()
+    assert result.verdict is Verdict.PASSED, result.message
+    assert result.preconditions == ("hardware-fault for use case 0x0129",)
 
 
 def _runner(keystore_dir: Path, provider: EmulatedProvider) -> ConformanceRunner:

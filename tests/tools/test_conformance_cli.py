@@ -65,3 +65,17 @@ def test_nothing_selected_is_not_a_pass(rtds_dir: Path, keystore_dir: Path, tmp_
     code, output = _invoke(rtds_dir, keystore_dir, tmp_path, "--use-case", "no-such-*", "-q")
     assert code == 1
     assert output.strip().splitlines()[-1] == "0 passed, 0 failed"
+
+
+def test_a_selected_read_is_typed_and_configured_from_the_whole_set(
+    rtds_dir: Path, keystore_dir: Path, tmp_path: Path
+) -> None:
+    # GCS38's recipient is typed only by other gas commands of the set, and GCS18's SUCCESS
+    # needs the set's GCS31: selecting them alone must not leave them skipped or unconfigured
+    code, output = _invoke(rtds_dir, keystore_dir, tmp_path, "--use-case", "GCS38*")
+    root = ET.parse(tmp_path / "c.xml").getroot()
+    assert root.get("skipped") == "0", output
+    assert output.strip().splitlines()[-1] == f"{root.get('tests')} passed, 0 failed"
+    assert code == 0
+    code, output = _invoke(rtds_dir, keystore_dir, tmp_path, "--use-case", "GCS18*")
+    assert code == 0, output
