@@ -153,12 +153,19 @@ class ChfMachine(CommandMachine):
 
     def on_message(self, tx: Tx, event: MessageEvent) -> None:
         handler: Callable[[Tx, MessageEvent], None] = getattr(self, f"_from_{event.port}")
+        start = len(tx.sends)
         handler(tx, event)
+        chf_subghz.account(tx, tx.sends[start:], self.subghz_alert)  # DBCH06 duty cycle
 
     def on_timer(self, tx: Tx, event: TimerEvent) -> None:
         if event.name != chf_delivery.TIMER:
             super().on_timer(tx, event)
             return
+        start = len(tx.sends)
+        self._delivery_due(tx)
+        chf_subghz.account(tx, tx.sends[start:], self.subghz_alert)  # DBCH06 duty cycle
+
+    def _delivery_due(self, tx: Tx) -> None:
         for item in chf_delivery.take_due(tx):
             if item.kind == chf_delivery.COMMAND:
                 # Service 21: the ESME did not answer in time.
@@ -185,6 +192,9 @@ class ChfMachine(CommandMachine):
         if route is Route.SELF:
             self.execute(tx, "wan", frame.locate(event.data))
             return
+        if route is Route.HAN and not chf_subghz.may_send(tx, bytes(recipient)):
+            chf_subghz.discard(tx, event.data, bytes(recipient), self.subghz_alert)  # DBCH10
+            return
         self.forward(tx, event.data, recipient, route)
         if route is Route.HAN and self.device_log(tx).get(recipient.hex()) == DeviceType.ESME:
             chf_delivery.track_command(tx, recipient, event.data)
@@ -192,16 +202,13 @@ class ChfMachine(CommandMachine):
     def _from_ota(self, tx: Tx, event: MessageEvent) -> None:
         """CS05: an image to distribute to a HAN device (see :mod:`chf_firmware`), or a
         device's OTA request, answered only for the device the medium says sent it."""
-        if event.source is not None and chf_ota.is_client_frame(event.data):
-            chf_ota.on_client_frame(tx, event.data, event.source)
-            return
-        target, version, outcome = chf_firmware.distribute(tx, event.data)
+        target, version, outcome = chf_firmware.distribute(tx, event.data, event.source)
         if outcome is not FirmwareTransferResponseCode.SUCCESS and target is not None:
             self.transfer_alert(tx, target, version, outcome)
 
     def _from_han(self, tx: Tx, event: MessageEvent) -> None:
         source = event.source
-        admitted = None if source is None else chf_log.admit(tx, source)
+        admitted = None if source is None else self._admit(tx, source)
         if source is None or admitted is None:
             tx.log("security", f"HAN frame from unknown device {source}: dropped")
             other = b"" if source is None else bytes(source)
@@ -219,6 +226,7 @@ class ChfMachine(CommandMachine):
         if han.command is not TunnelCommand.PUT:
             tx.log("trace", f"unexpected tunnel command {han.command.name} from {source}")
             return
+        chf_log.learn_kind(tx, source, han.message)  # a restored entry's type (CCS03)
         for item in chf_delivery.answered(tx, source, han.message):
             if item.kind == chf_delivery.IMAGE:
                 version = bytes.fromhex(item.version)
@@ -231,6 +239,15 @@ class ChfMachine(CommandMachine):
             self.execute(tx, "han", frame.locate(han.message))
         else:
             self.forward(tx, han.message, recipient, route)
+
+    def _admit(self, tx: Tx, source: Eui64) -> bool | None:
+        """The hub-side join check, refusing with DBCH11 beyond the Sub GHz capacity."""
+        capacity = chf_subghz.capacity(tx, chf_log.CAPACITY)
+
+        def refuse(t: Tx, eui: Eui64) -> None:
+            chf_subghz.no_capacity(t, bytes(eui), self.subghz_alert)
+
+        return chf_log.admit(tx, source, capacity, refuse)
 
     def _from_gpf(self, tx: Tx, event: MessageEvent) -> None:
         han = decode_han(event.data)

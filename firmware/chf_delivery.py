@@ -21,11 +21,23 @@ armed at the earliest deadline:
   for the device's Firmware Distribution Receipt Alert (0x00CE / 0x00CF; a PPMID's CS09):
   the device received the whole image. The same timer nudges silent downloads. CCS08
   reports the transfer: success when the receipt passes through the CHF, file transfer
-  failure when :data:`TRANSFER_WINDOW` passes first, image discarded when the CHF could
-  not distribute it (not an image, or a target outside the CHF device log).
+  failure when the device's transfer window (:func:`transfer_window`) passes first, image
+  discarded when the CHF could not distribute it (not an image, or a target outside the
+  CHF device log).
 
-The windows are the hub's defaults; NVM ``chf/delivery/command_s`` and
-``chf/delivery/transfer_s`` override them (seconds).
+The transfer window depends on the target's device type (the CHF device log says it):
+a mains-powered device (ESME, PPMID, HCALC ...) listens all the time and takes its image
+in minutes, so :data:`TRANSFER_WINDOW` (1 hour) is generous; the battery-powered GSME
+keeps its radio off between wakes (every 30 minutes by default) and asks for a few blocks
+a wake, so its download spreads over hours or days: :data:`GSME_TRANSFER_WINDOW`. The
+GBCS figure for the GSME (GBCS 11.3-11.4, which the Use Case volume refers CS05b to) is not
+in the reference material here; 7 days is this hub's manufacturer default -- at the
+GSME's defaults (32 blocks of 64 octets a wake, 48 wakes a day) an image of about
+680 KB.
+
+The windows are the hub's defaults; NVM ``chf/delivery/command_s`` overrides the command
+window, ``chf/delivery/transfer_s/<type>`` (``gsme`` ...) a device type's transfer window
+and ``chf/delivery/transfer_s`` that of the types with no default of their own (seconds).
 """
 
 from __future__ import annotations
@@ -37,7 +49,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from smemu.errors import DecodeError
-from smemu.firmware import chf_ota
+from smemu.firmware import chf_log, chf_ota
 from smemu.firmware.common.machine import Tx
 from smemu.protocols.gbcs import frame
 from smemu.protocols.gbcs.types import Cra, Eui64
@@ -48,8 +60,12 @@ COMMAND_WINDOW_KEY: Final = "chf/delivery/command_s"
 TRANSFER_WINDOW_KEY: Final = "chf/delivery/transfer_s"
 #: how long the CHF waits for an ESME's response to a forwarded command
 COMMAND_WINDOW: Final = timedelta(seconds=30)
-#: how long a distributed image may take to reach its device (blocks over the HAN)
+#: how long a distributed image may take to reach a mains-powered device (blocks over the HAN)
 TRANSFER_WINDOW: Final = timedelta(hours=1)
+#: how long it may take to reach the sleeping GSME (a few blocks a wake; see the docstring)
+GSME_TRANSFER_WINDOW: Final = timedelta(days=7)
+#: device type (CHF device log name) -> its transfer window, when not :data:`TRANSFER_WINDOW`
+TRANSFER_WINDOWS: Final[Mapping[str, timedelta]] = {"gsme": GSME_TRANSFER_WINDOW}
 
 #: Failure to Deliver Remote Party Message to ESME Alert
 NOT_DELIVERED_MESSAGE_CODE: Final = 0x00D5
@@ -173,11 +189,40 @@ def track_command(tx: Tx, target: Eui64, data: bytes) -> bool:
     return True
 
 
+def device_kind(tx: Tx, target: Eui64) -> str:
+    """The device type of ``target`` as the CHF device log names it ("" when not there);
+    the GSME paired with the hub's GPF counts as a GSME even without its entry."""
+    kind = chf_log.device_log(tx).get(target.hex(), "")
+    if not kind and tx.get(chf_ota.GSME_EUI) == bytes(target):
+        return "gsme"
+    return kind
+
+
+def transfer_window(tx: Tx, target: Eui64) -> timedelta:
+    """How long an image distributed to ``target`` may take to arrive (see the docstring)."""
+    kind = device_kind(tx, target)
+    if kind:
+        own = tx.get(f"{TRANSFER_WINDOW_KEY}/{kind}")
+        if own is not None:
+            return timedelta(seconds=int.from_bytes(own, "big"))
+        if kind in TRANSFER_WINDOWS:
+            return TRANSFER_WINDOWS[kind]
+    return _window(tx, TRANSFER_WINDOW_KEY, TRANSFER_WINDOW)
+
+
 def track_image(tx: Tx, target: Eui64, version: bytes) -> None:
     """An image distributed to ``target``: wait for its distribution receipt."""
-    due = tx.now + _window(tx, TRANSFER_WINDOW_KEY, TRANSFER_WINDOW)
+    due = tx.now + transfer_window(tx, target)
     item = Pending(IMAGE, target.hex(), due.isoformat(), version=version.hex())
     _save(tx, [*pending(tx), item])
+
+
+def withdraw_image(tx: Tx, target: Eui64) -> None:
+    """Stop waiting for ``target``'s distribution receipt (its offer was withdrawn)."""
+    items = pending(tx)
+    kept = [i for i in items if not (i.kind == IMAGE and i.target == target.hex())]
+    if len(kept) != len(items):
+        _save(tx, kept)
 
 
 def answered(tx: Tx, source: Eui64, data: bytes) -> list[Pending]:

@@ -10,7 +10,14 @@ device it is for. Here that is one message on the CHF's ``ota`` port::
 
     offset  size  field
     0       8     target device (EUI-64)
-    8       n     the image (:mod:`smemu.firmware.firmware_image` layout)
+    8       n     the image (:mod:`smemu.firmware.firmware_image` layout), bare or inside
+                  a ZigBee OTA Upgrade file (:mod:`smemu.protocols.zigbee.ota_file`)
+
+When the image comes in an OTA file whose header names a minimum and maximum hardware
+version, the offer carries that range; a target whose Query Next Image Request names a
+hardware version outside it gets no image (the offer is withdrawn, no block is sent) and the
+CCS08 outcome is ``hardwareVersionMismatch``. An OTA file without the range fits every
+hardware version.
 
 The CHF reads the image header only far enough to know its firmware version (the receiving
 device, not the hub, verifies the manufacturer's signature: the hub holds no manufacturer
@@ -27,7 +34,7 @@ key). It then
 
 The same ``ota`` port brings the devices' OTA requests (``sender EUI | OTA frame``,
 :func:`smemu.firmware.chf_ota.is_client_frame`): :func:`distribute` answers those and
-reports nothing.
+reports nothing -- but a hardware version mismatch, whose wait for the receipt ends there.
 
 CCS08 goes to the Access Control Broker, signed (alert code 0x8F8A).
 """
@@ -46,6 +53,7 @@ from smemu.protocols.asn1 import FirmwareTransferAlert
 from smemu.protocols.asn1.firmware import FirmwareTransferResponseCode
 from smemu.protocols.asn1.values import AlertCode
 from smemu.protocols.gbcs.types import Eui64
+from smemu.protocols.zigbee import ota_file
 
 OTA: Final = "ota"  #: the port images arrive on (hub) and leave by (to the target)
 _EUI: Final = 8
@@ -72,21 +80,38 @@ def transfer_alert(
     return asn1_alert(tx, credentials, recipient, chf_delivery.CCS08, payload)
 
 
-def distribute(tx: Tx, data: bytes) -> tuple[Eui64 | None, bytes, FirmwareTransferResponseCode]:
+def _unwrap(image: bytes) -> tuple[bytes, tuple[int, int] | None]:
+    """The image inside an OTA Upgrade file, with the file's hardware range (a bare image:
+    itself, no range)."""
+    if image[:4] != ota_file.FILE_IDENTIFIER.to_bytes(4, "little"):
+        return image, None
+    header, inner = ota_file.decode_exact(image)
+    return inner, header.hardware_versions
+
+
+def distribute(
+    tx: Tx, data: bytes, sender: Eui64 | None = None
+) -> tuple[Eui64 | None, bytes, FirmwareTransferResponseCode]:
     """Take an ``ota`` message: (target, version, outcome so far).
 
     ``SUCCESS`` means the image is offered to the target and the receipt is awaited
     (nothing to report yet), or the message was a device's OTA request (answered; the
-    target is then None); ``IMAGE_DISCARDED`` is the CCS08 to send now.
+    target is then None); ``IMAGE_DISCARDED`` is the CCS08 to send now, and so is
+    ``HARDWARE_VERSION_MISMATCH`` (a device's request the image does not fit). ``sender``
+    is who the medium says sent a device's request (:func:`chf_ota.on_client_frame`).
     """
     if chf_ota.is_client_frame(data):
-        chf_ota.on_client_frame(tx, data)
-        return None, b"", FirmwareTransferResponseCode.SUCCESS
+        withdrawn = chf_ota.on_client_frame(tx, data, sender)
+        if withdrawn is None:
+            return None, b"", FirmwareTransferResponseCode.SUCCESS
+        chf_delivery.withdraw_image(tx, withdrawn.target)
+        return withdrawn.target, withdrawn.version, withdrawn.outcome
     if len(data) <= _EUI:
         tx.log("event", "firmware distribution without target or image: discarded")
         return None, b"", FirmwareTransferResponseCode.IMAGE_DISCARDED
     target, image = Eui64(data[:_EUI]), data[_EUI:]
     try:
+        image, hardware = _unwrap(image)
         parsed = FirmwareImage.decode(image)
     except DecodeError as exc:
         tx.log("event", f"firmware image for {target} discarded: {exc}")
@@ -99,7 +124,7 @@ def distribute(tx: Tx, data: bytes) -> tuple[Eui64 | None, bytes, FirmwareTransf
         tx.log("event", f"firmware image for {target} discarded: not in the CHF device log")
         return target, version, FirmwareTransferResponseCode.IMAGE_DISCARDED
     chf_ota.forget(tx, target)  # a newer image replaces one still on offer
-    chf_ota.offer(tx, target, image, parsed)
+    chf_ota.offer(tx, target, image, parsed, hardware)
     chf_delivery.track_image(tx, target, version)
     tx.log("event", f"firmware image {version.hex()} offered to {target}")
     tx.tally("distributed")

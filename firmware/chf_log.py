@@ -9,13 +9,19 @@ The device log is the whitelist: only a device in it is heard on the HAN. An ent
 the device type and, once the device has joined, the hash of its Trust Centre link key
 (empty until then). CCS01 adds an entry with an install code and opens joining for
 ``join_timeout`` seconds; the first frame from that device inside the window is its join:
-the hub derives the link key from the install code (or re-uses the key the historic log
-holds for the device) and records the key's hash. CCS02 moves a removed device's key hash to
-the historic log (15 entries, oldest overwritten). CCS03 replaces the log from a backup.
+the hub records the hash of the link key: a device in the historic log may re-use its
+historic key during the first half of the window, otherwise (and in the second half) the key
+derives from the install code (mapping-table text of CCS01; the HTML volume's older text
+gives each a whole window). Beyond the Sub GHz capacity the join is refused (DBCH11). CCS02
+moves a removed device's key hash to the historic log (15 entries, oldest overwritten).
+CCS03 replaces the log from a backup; a backup carries no device types, so they come from
+every type CCS01 ever gave the hub (``chf/kinds``), the hub's GPF/GSME pairing, or -- for a
+device the hub never registered -- the first response or alert it sends.
 Every change of an EUI or a key hash in the log sends the CS14 alert (0x8F12) with a backup
 of the log, to the Access Control Broker.
 
-NVM: ``chf/devices`` {EUI hex: device type}, ``chf/link_keys`` {EUI hex: key hash hex},
+NVM: ``chf/devices`` {EUI hex: device type}, ``chf/kinds`` (the same, never pruned),
+``chf/link_keys`` {EUI hex: key hash hex},
 ``chf/install`` {EUI hex: install code hex} (joins still to happen), ``chf/history``
 [[EUI hex, key hash hex], ...] oldest first, ``chf/pan`` the extended PAN ID,
 ``chf/join_until`` the end of the joining window (ISO instant, absent when closed).
@@ -27,6 +33,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Final
 
+from smemu.errors import DecodeError
 from smemu.firmware.common import respond
 from smemu.firmware.common.cosem import CosemContext, CosemFailure, CosemObject, ObjectTable
 from smemu.firmware.common.machine import Tx
@@ -44,7 +51,9 @@ from smemu.protocols.dlms.data import (
     Structure,
     Unsigned,
 )
-from smemu.protocols.gbcs.types import Eui64
+from smemu.protocols.gbcs import frame
+from smemu.protocols.gbcs.types import Cra, Eui64
+from smemu.protocols.gbcs.use_cases import Device, by_message_code
 from smemu.protocols.zigbee.install_code import hashed_link_key, install_code_link_key
 
 DEVICE_LOG: Final = "chf/devices"
@@ -55,6 +64,12 @@ PAN_ID: Final = "chf/pan"
 JOIN_UNTIL: Final = "chf/join_until"
 JOIN_TIMEOUT: Final = "chf/join_timeout"
 LAST_HEARD: Final = "chf/last_heard"
+KINDS: Final = "chf/kinds"
+#: the EUIs of the hub's GPF and of the GSME it proxies (as ``chf.GPF_EUI`` / ``GSME_EUI``)
+GPF_EUI: Final = "chf/gpf"
+GSME_EUI: Final = "chf/gsme"
+#: device type of a restored entry the hub never registered itself
+UNKNOWN: Final = "unknown"
 
 #: entries of the device log (backup_PAN devices_to_backup[0..16])
 CAPACITY: Final = 16
@@ -97,6 +112,13 @@ def history(tx: Tx) -> list[tuple[str, str]]:
     return [(str(e), str(k)) for e, k in raw]
 
 
+def kinds(tx: Tx) -> dict[str, str]:
+    """Every device type this hub was told by CCS01 (EUI hex -> type), removed ones too:
+    a CCS03 backup carries no types, so a restore takes them from here."""
+    raw = tx.get_json(KINDS, {})
+    return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+
+
 def pan_id(tx: Tx) -> bytes:
     raw = tx.get(PAN_ID)
     return raw if raw is not None and len(raw) == 8 else DEFAULT_PAN
@@ -136,6 +158,7 @@ def add_device(tx: Tx, eui: Eui64, kind: str, install_code: bytes | None) -> boo
         raise CosemFailure(ActionResult.TEMPORARY_FAILURE)
     log[key] = kind
     tx.put_json(DEVICE_LOG, log)
+    tx.put_json(KINDS, {**kinds(tx), key: kind})
     if install_code is not None:
         codes = tx.get_json(INSTALL_CODES, {})
         codes = dict(codes) if isinstance(codes, dict) else {}
@@ -170,20 +193,61 @@ def remove_device(tx: Tx, eui: Eui64) -> bool:
 
 def restore(tx: Tx, pan: bytes, entries: list[tuple[bytes, bytes]]) -> None:
     """Replace the device log from a backup (CCS03) and form the network on ``pan``."""
-    old = device_log(tx)
-    log = {eui.hex(): old.get(eui.hex(), "unknown") for eui, _ in entries}
+    known = {**kinds(tx), **device_log(tx)}
+    for nvm_key, kind in ((GPF_EUI, "gpf"), (GSME_EUI, "gsme")):
+        raw = tx.get(nvm_key)
+        if raw is not None:
+            known[raw.hex()] = kind
+    log = {eui.hex(): known.get(eui.hex(), UNKNOWN) for eui, _ in entries}
     tx.put_json(DEVICE_LOG, log)
     tx.put_json(LINK_KEYS, {eui.hex(): hashed.hex() for eui, hashed in entries if hashed})
     tx.put(PAN_ID, pan)
     tx.log("event", f"CHF device log restored: {len(entries)} devices on PAN {pan.hex()}")
 
 
-def admit(tx: Tx, eui: Eui64) -> bool | None:
+def _join_window(tx: Tx) -> tuple[datetime, datetime] | None:
+    """The open joining window (start, end), or ``None`` when joining is closed."""
+    raw = tx.get(JOIN_UNTIL)
+    if raw is None:
+        return None
+    until = datetime.fromisoformat(raw.decode())
+    if tx.now > until:
+        return None
+    timeout = timedelta(seconds=tx.get_int(JOIN_TIMEOUT, 0))
+    return until - timeout, until
+
+
+def join_key(tx: Tx, eui: Eui64) -> bytes | None:
+    """The hash of the TC link key a pending join of ``eui`` would establish now.
+
+    CCS01: a device in the historic log may re-use its historic key during the first half
+    of ``join_timeout``; after that (and for any other device) the key derives from the
+    install code. ``None``: no join is pending for ``eui`` or the window is closed.
+    """
+    codes = tx.get_json(INSTALL_CODES, {})
+    window = _join_window(tx)
+    if not isinstance(codes, dict) or eui.hex() not in codes or window is None:
+        return None
+    start, until = window
+    historic = dict(history(tx)).get(eui.hex())
+    if historic and tx.now < start + (until - start) / 2:
+        return bytes.fromhex(historic)
+    return hashed_link_key(install_code_link_key(bytes.fromhex(codes[eui.hex()])))
+
+
+#: called when a join is refused for want of Sub GHz capacity: (tx, the device's EUI)
+Refuse = Callable[[Tx, Eui64], None]
+
+
+def admit(
+    tx: Tx, eui: Eui64, capacity: int = CAPACITY, refuse: Refuse | None = None
+) -> bool | None:
     """Hub-side join check for a frame from ``eui``.
 
     Returns ``True`` when the frame completed a join (a new key hash: send CS14), ``False``
     when the device is heard without change, ``None`` when it must not be heard (not in the
-    log, or its join is pending and the joining window is closed).
+    log, its join is pending and the joining window is closed, or ``capacity`` devices have
+    already joined: then ``refuse`` is called -- DBCH11).
     """
     key = eui.hex()
     if key not in device_log(tx):
@@ -191,14 +255,15 @@ def admit(tx: Tx, eui: Eui64) -> bool | None:
     codes = tx.get_json(INSTALL_CODES, {})
     if not isinstance(codes, dict) or key not in codes:
         return False
-    if not joining_open(tx):
+    hashed = join_key(tx, eui)
+    if hashed is None:
         return None
-    historic = dict(history(tx)).get(key)
-    if historic:
-        hashed = bytes.fromhex(historic)
-    else:
-        hashed = hashed_link_key(install_code_link_key(bytes.fromhex(codes[key])))
     keys = link_keys(tx)
+    if len([k for k, v in keys.items() if v and k != key]) >= capacity:
+        tx.log("event", f"device {eui} refused: no more Sub GHz device capacity")
+        if refuse is not None:
+            refuse(tx, eui)
+        return None
     keys[key] = hashed.hex()
     tx.put_json(LINK_KEYS, keys)
     tx.put_json(INSTALL_CODES, {k: v for k, v in codes.items() if k != key})
@@ -206,12 +271,47 @@ def admit(tx: Tx, eui: Eui64) -> bool | None:
     return True
 
 
-def heard(tx: Tx, eui: Eui64) -> None:
-    """Record the time of the last frame from ``eui`` (CCS06 last communication)."""
+#: the device types a use case's sender identifies (a HAN device's response or alert)
+_SENDER_KINDS: Final[dict[Device, str]] = {
+    Device.ESME: "esme", Device.GSME: "gsme", Device.PPMID: "ppmid", Device.HCALCS: "hcalc",
+}  # fmt: skip
+
+
+def learn_kind(tx: Tx, eui: Eui64, message: bytes) -> str | None:
+    """A restored entry of unknown type names itself by what it sends: the first response
+    or alert from it whose use case only one device type sends sets its type."""
+    log = device_log(tx)
+    if log.get(eui.hex()) != UNKNOWN:
+        return None
+    try:
+        located = frame.locate(message).message
+    except DecodeError:
+        return None
+    if isinstance(located, frame.GbtBlockMessage):
+        code, cra = located.message_code, located.cra
+    else:
+        code, cra = located.header.other_information.message_code, located.header.cra
+    use_case = by_message_code(code)
+    if cra is Cra.COMMAND or use_case is None or len(use_case.devices) != 1:
+        return None
+    kind = _SENDER_KINDS.get(use_case.devices[0])
+    if kind is None:
+        return None
+    log[eui.hex()] = kind
+    tx.put_json(DEVICE_LOG, log)
+    tx.put_json(KINDS, {**kinds(tx), eui.hex(): kind})
+    return kind
+
+
+def heard(tx: Tx, eui: Eui64, message: bytes = b"") -> None:
+    """Record the time of the last frame from ``eui`` (CCS06 last communication) and, for a
+    restored entry of unknown type, learn its type from ``message`` (:func:`learn_kind`)."""
     last = tx.get_json(LAST_HEARD, {})
     last = dict(last) if isinstance(last, dict) else {}
     last[eui.hex()] = tx.now.isoformat()
     tx.put_json(LAST_HEARD, last)
+    if message:
+        learn_kind(tx, eui, message)
 
 
 # ---------------------------------------------------------------------- COSEM objects

@@ -11,7 +11,11 @@ code, image type :data:`IMAGE_TYPE`, file version = the image's 4-octet version,
 The device drives the download; the hub answers what it asks:
 
 * Query Next Image Request -> Query Next Image Response with the size (NO_IMAGE_AVAILABLE
-  when the hub holds nothing for that device);
+  when the hub holds nothing for that device). When the image came with a hardware version
+  range (its ZigBee OTA file header, :mod:`smemu.protocols.zigbee.ota_file`) and the request
+  names a hardware version outside it, the offer is withdrawn (NO_IMAGE_AVAILABLE, no block
+  is ever served) and :func:`on_client_frame` returns the CCS08 outcome
+  ``hardwareVersionMismatch`` for the caller to report;
 * Image Block Request -> Image Block Response with the octets from the requested offset,
   at most what the device asked for and what fits a HAN frame (:data:`MAX_BLOCK`); ABORT
   for an image the hub does not hold;
@@ -25,8 +29,11 @@ and the device resumes from what it kept (its blocks are in NVM). The nudge dead
 the delivery timer (:func:`next_nudge`, :func:`nudge_due`); the transfer window of
 :mod:`chf_delivery` ends the offer (:func:`forget`).
 
-The GSME is not nudged: its radio is off between wakes, so an Image Notify would be lost;
-it asks itself whenever it wakes (:mod:`smemu.firmware.gsme_firmware`) and resumes there.
+The GSME is not nudged (its offer has no nudge deadline): its radio is off between wakes,
+so an Image Notify would be lost; it asks itself whenever it wakes
+(:mod:`smemu.firmware.gsme_firmware`) and resumes there. Its offer lasts the GSME's
+transfer window (days, :func:`smemu.firmware.chf_delivery.transfer_window`) with no timer
+in between.
 
 On the ``ota`` medium a device's frame carries its sender (the ZigBee network header's source
 address): ``sender EUI-64(8) | OTA frame``; the hub's frames to a device are the bare OTA frame.
@@ -46,6 +53,7 @@ from smemu.errors import DecodeError
 from smemu.firmware.common.han import MAX_TRANSFER_SIZE
 from smemu.firmware.common.machine import Tx
 from smemu.firmware.firmware_image import FirmwareImage
+from smemu.protocols.asn1.firmware import FirmwareTransferResponseCode
 from smemu.protocols.gbcs.types import Eui64
 from smemu.protocols.zigbee import ota
 from smemu.protocols.zigbee.zcl import CLIENT_TO_SERVER
@@ -76,6 +84,16 @@ class Offer:
     size: int
     nudge: str  #: ISO instant of the next Image Notify unless the device asks first
     blocks: int = 0  #: blocks served (inspection)
+    hardware: tuple[int, int] | None = None  #: (min, max) hardware version the image fits
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawn:
+    """An offer the hub took back: the CCS08 outcome to report for it."""
+
+    target: Eui64
+    version: bytes  #: the image's firmware version (4 octets)
+    outcome: FirmwareTransferResponseCode
 
 
 def file_version(version: bytes) -> int | None:
@@ -87,9 +105,17 @@ def _key(target: Eui64) -> str:
     return PREFIX + bytes(target).hex()
 
 
+def _offer(raw: bytes | None) -> Offer | None:
+    if raw is None:
+        return None
+    fields = json.loads(raw)
+    if fields.get("hardware") is not None:
+        fields["hardware"] = tuple(fields["hardware"])
+    return Offer(**fields)
+
+
 def offer_of(tx: Tx, target: Eui64) -> Offer | None:
-    raw = tx.get(_key(target))
-    return None if raw is None else Offer(**json.loads(raw))
+    return _offer(tx.get(_key(target)))
 
 
 def _save(tx: Tx, target: Eui64, item: Offer) -> None:
@@ -106,11 +132,19 @@ def _notify(tx: Tx, target: Eui64, item: Offer) -> None:
     _send(tx, target, ota.ImageNotify(3, 100, item.manufacturer, IMAGE_TYPE, item.version))
 
 
-def offer(tx: Tx, target: Eui64, data: bytes, image: FirmwareImage) -> None:
-    """Hold ``data`` for ``target`` and tell it (Image Notify)."""
+def offer(
+    tx: Tx,
+    target: Eui64,
+    data: bytes,
+    image: FirmwareImage,
+    hardware: tuple[int, int] | None = None,
+) -> None:
+    """Hold ``data`` for ``target`` and tell it (Image Notify); ``hardware`` is the
+    (min, max) hardware version range the image's OTA header names, if it names one."""
     version = file_version(image.version)
     assert version is not None  # chf_firmware refuses other versions
-    item = Offer(image.manufacturer_id, version, len(data), (tx.now + NUDGE).isoformat())
+    nudge = (tx.now + NUDGE).isoformat()
+    item = Offer(image.manufacturer_id, version, len(data), nudge, hardware=hardware)
     tx.put(_key(target) + "/image", data)
     _save(tx, target, item)
     _notify(tx, target, item)
@@ -130,24 +164,27 @@ def _targets(tx: Tx) -> list[Eui64]:
     ]
 
 
+def _nudged(tx: Tx) -> list[Eui64]:
+    """The targets whose offers are nudged: all but the sleeping GSME (it asks when it
+    wakes)."""
+    gsme = tx.get(GSME_EUI)
+    return [t for t in _targets(tx) if gsme is None or bytes(t) != gsme]
+
+
 def next_nudge(tx: Tx) -> datetime | None:
-    """The earliest nudge deadline of the offers held (None: none held)."""
-    dues = [datetime.fromisoformat(o.nudge) for t in _targets(tx) if (o := offer_of(tx, t))]
+    """The earliest nudge deadline of the offers held (None: none to nudge)."""
+    dues = [datetime.fromisoformat(o.nudge) for t in _nudged(tx) if (o := offer_of(tx, t))]
     return min(dues) if dues else None
 
 
 def nudge_due(tx: Tx) -> None:
-    """Image Notify again to every device silent past its nudge deadline (not the sleeping
-    GSME: it asks when it wakes)."""
-    gsme = tx.get(GSME_EUI)
-    for target in _targets(tx):
+    """Image Notify again to every device silent past its nudge deadline."""
+    for target in _nudged(tx):
         item = offer_of(tx, target)
         if item is None or datetime.fromisoformat(item.nudge) > tx.now:
             continue
         item = replace(item, nudge=(tx.now + NUDGE).isoformat())
         _save(tx, target, item)
-        if gsme is not None and bytes(target) == gsme:
-            continue
         tx.log("trace", f"OTA: {target} silent, image notified again")
         tx.tally("ota_nudges")
         _notify(tx, target, item)
@@ -164,14 +201,26 @@ def is_client_frame(data: bytes) -> bool:
     return frame.command.DIRECTION == CLIENT_TO_SERVER
 
 
-def on_client_frame(tx: Tx, data: bytes, sender: Eui64 | None = None) -> None:
+def _fits(item: Offer, command: ota.QueryNextImageRequest) -> bool:
+    """False when the request names a hardware version outside the image's range."""
+    if item.hardware is None or command.hardware_version is None:
+        return True
+    low, high = item.hardware
+    return low <= command.hardware_version <= high
+
+
+def on_client_frame(tx: Tx, data: bytes, sender: Eui64 | None = None) -> Withdrawn | None:
     """Answer a device's OTA frame (``sender EUI | frame``, see :func:`is_client_frame`);
-    ``sender`` is who the medium says sent it: a frame naming another device is dropped."""
+    ``sender`` is who the medium says sent it: a frame naming another device is dropped.
+
+    Returns the offer withdrawn because the device's hardware version is outside the
+    image's range (the caller reports it, CCS08), else None.
+    """
     source = Eui64(data[:8])
     if sender is not None and sender != source:
         tx.log("security", f"OTA frame from {sender} naming {source}: dropped")
         tx.tally("ota_spoofed")
-        return
+        return None
     command = ota.decode_exact(data[8:]).command
     item = offer_of(tx, source)
     if item is not None:  # the device is talking: push the nudge back
@@ -184,7 +233,20 @@ def on_client_frame(tx: Tx, data: bytes, sender: Eui64 | None = None) -> None:
     if isinstance(command, ota.QueryNextImageRequest):
         if item is None:
             _send(tx, source, ota.QueryNextImageResponse(ota.OtaStatus.NO_IMAGE_AVAILABLE))
-            return
+            return None
+        if not _fits(item, command):
+            forget(tx, source)
+            tx.log(
+                "event",
+                f"OTA: {source} hardware version {command.hardware_version:#06x} outside "
+                f"the image's {item.hardware}: offer withdrawn",
+            )
+            _send(tx, source, ota.QueryNextImageResponse(ota.OtaStatus.NO_IMAGE_AVAILABLE))
+            return Withdrawn(
+                source,
+                item.version.to_bytes(4, "big"),
+                FirmwareTransferResponseCode.HARDWARE_VERSION_MISMATCH,
+            )
         _save(tx, source, item)
         answer = ota.QueryNextImageResponse(
             ota.OtaStatus.SUCCESS, item.manufacturer, IMAGE_TYPE, item.version, item.size
@@ -194,7 +256,7 @@ def on_client_frame(tx: Tx, data: bytes, sender: Eui64 | None = None) -> None:
         image = tx.get(_key(source) + "/image")
         if item is None or image is None or not matches:
             _send(tx, source, ota.ImageBlockAbort(ota.OtaStatus.ABORT))
-            return
+            return None
         size = min(command.maximum_data_size, MAX_BLOCK)
         start = command.file_offset
         block = ota.ImageBlock(
@@ -205,7 +267,7 @@ def on_client_frame(tx: Tx, data: bytes, sender: Eui64 | None = None) -> None:
         tx.tally("ota_blocks")
     elif isinstance(command, ota.UpgradeEndRequest):
         if item is None or not matches:
-            return
+            return None
         forget(tx, source)
         seconds = int((tx.now - _EPOCH_2000).total_seconds())
         tx.log("event", f"OTA: {source} ended its download, status {command.status:#04x}")
@@ -216,9 +278,9 @@ def on_client_frame(tx: Tx, data: bytes, sender: Eui64 | None = None) -> None:
                 item.manufacturer, IMAGE_TYPE, item.version, seconds, WAIT_FOR_COMMAND
             ),
         )
+    return None
 
 
 def offer_of_nvm(nvm: Mapping[str, bytes], target: Eui64) -> Offer | None:
     """The offer held for ``target`` read from a hub's NVM (inspection, tests)."""
-    raw = nvm.get(_key(target))
-    return None if raw is None else Offer(**json.loads(raw))
+    return _offer(nvm.get(_key(target)))

@@ -12,27 +12,37 @@ with the new configuration. A channel scan request (DBCH05) assesses the channel
 28 mask allows and moves to the lowest allowed channel other than the current one when the
 weekly channel-change budget (``channelChangesPerWeek``) permits: the change is logged in the
 Sub GHz channel log (DBCH02, log code 0x8F26) and alerted (DBCH07); a scan that cannot
-change channel sends DBCH08 (0x8F28). Duty cycle: the hub counts transmit seconds in the
-current hour; over the normal/limited threshold it is *limited* (DBCH06, 0x8F20, naming the
-device whose traffic caused it), over the limited/critical threshold *critical*, and
-non-essential messages are then discarded (DBCH10, 0x8F2C). A join beyond the Sub GHz
-device capacity is refused with DBCH11 (0x8F2D).
+change channel sends DBCH08 (0x8F28). Duty cycle: every frame the hub puts on the HAN
+(ports ``han`` and ``ota``; this emulated hub runs its whole SMHAN at Sub GHz) costs air
+time by a simple model (:func:`airtime_ms`: 100 kbit/s GFSK, 80 application octets a
+fragment, headers and ACK per fragment), summed per clock hour and per device. The
+configuration's thresholds are read as hundredths of a percent of the hour (as ZigBee
+stacks express duty-cycle limits; 1.00 % / 1.80 % when never configured). Crossing
+normal/limited suspends the device with the most traffic this hour until the hour ends
+(DBCH06, 0x8F20, naming it; logged); a Remote Party command to a suspended device -- or to
+any HAN device while *critical* -- is not sent but discarded with DBCH10 (0x8F2C: the
+command's originator, target, CRA flag and counter). A join beyond the Sub GHz device
+capacity (:data:`CAPACITY_KEY`, default the device log's 16) is refused with DBCH11 (0x8F2D,
+the device's EUI). A CCS01 on a full device log stays a command failure: the volume defines
+DBCH11 for a device's join at Sub GHz, not for the whitelist.
 
 NVM: ``chf/subghz/channel`` (int), ``chf/subghz/changes`` [ISO instants of recent changes],
-``chf/subghz/duty`` {"hour": ISO, "seconds": int}, ``chf/log/<name>`` [[UTC seconds,
-code, other hex], ...] for the logs ``subghz``, ``event`` and ``security`` (100 entries).
+``chf/subghz/duty`` {"hour": ISO, "ms": int, "devices": {EUI hex: ms}, "suspended":
+[EUI hex]}, ``chf/log/<name>`` [[UTC seconds, code, other hex], ...] for the logs
+``subghz``, ``event`` and ``security`` (100 entries).
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Final
 
+from smemu.errors import DecodeError
 from smemu.firmware import cosem_model
 from smemu.firmware.common.cosem import CosemContext, CosemFailure, CosemObject, ObjectTable
-from smemu.firmware.common.machine import Tx
+from smemu.firmware.common.machine import Outgoing, Tx
 from smemu.protocols.dlms import axdr
 from smemu.protocols.dlms.apdu import DataAccessResult, parse_obis
 from smemu.protocols.dlms.axdr import Data
@@ -47,6 +57,7 @@ from smemu.protocols.dlms.data import (
     Unsigned,
 )
 from smemu.protocols.dlms.objects import objects_for
+from smemu.protocols.gbcs import frame
 
 CHANNEL: Final = "chf/subghz/channel"
 CHANGES: Final = "chf/subghz/changes"
@@ -198,40 +209,146 @@ def scan(tx: Tx, notify: Notify) -> int | None:
 
 # ------------------------------------------------------------------------- duty cycle
 
+#: Sub GHz PHY bit rate (GFSK, pages 28-31): 100 kbit/s, i.e. 100 bits a millisecond
+_BITS_PER_MS: Final = 100
+#: application octets one MAC frame carries once the PHY/MAC/NWK/APS/security headers
+#: of a fragmented tunnel transfer are paid; and those headers plus the MAC ACK, per frame
+_FRAME_PAYLOAD: Final = 80
+_FRAME_OVERHEAD: Final = 70
+#: thresholds are hundredths of a percent of the hour: 1 = 0.36 s of transmission
+_MS_PER_HECTO_PERCENT: Final = 360
+#: defaults when DBCH04 never set them (the stack's documented example: 1.00 % / 1.80 %)
+DEFAULT_NORMAL_LIMITED: Final = 100
+DEFAULT_LIMITED_CRITICAL: Final = 180
+#: NVM override of the Sub GHz device capacity (default: the device log's 16 entries)
+CAPACITY_KEY: Final = "chf/subghz/capacity"
 
-def _threshold(tx: Tx, index: int, default: int) -> int:
+
+def airtime_ms(size: int) -> int:
+    """Milliseconds on air for a HAN message of ``size`` octets (fragments and ACKs)."""
+    frames = max(1, -(-size // _FRAME_PAYLOAD))
+    return -(-(size + frames * _FRAME_OVERHEAD) * 8 // _BITS_PER_MS)
+
+
+def _threshold_ms(tx: Tx, index: int, default: int) -> int:
     config = _configuration(tx)
     item = None if config is None else config[index]
-    return item.value if isinstance(item, LongUnsigned) else default
+    value = item.value if isinstance(item, LongUnsigned) else default
+    return value * _MS_PER_HECTO_PERCENT
 
 
-def duty_state(tx: Tx) -> DutyCycle:
-    """The duty-cycle state from the transmit seconds of the current hour."""
-    used = transmit_seconds(tx)
-    # thresholds are in tenths of a second per hour
-    if used * 10 >= _threshold(tx, _LIMITED_CRITICAL, 360):
+def _hour(tx: Tx) -> str:
+    return tx.now.replace(minute=0, second=0, microsecond=0).isoformat()
+
+
+def _duty(tx: Tx) -> dict[str, object]:
+    """This hour's record: ``ms`` on air, ``devices`` {EUI hex: ms}, ``suspended`` [EUI hex]."""
+    duty = tx.get_json(DUTY, {})
+    if not isinstance(duty, dict) or duty.get("hour") != _hour(tx):
+        return {"hour": _hour(tx), "ms": 0, "devices": {}, "suspended": []}
+    return dict(duty)
+
+
+def _state_of(tx: Tx, used_ms: int) -> DutyCycle:
+    if used_ms >= _threshold_ms(tx, _LIMITED_CRITICAL, DEFAULT_LIMITED_CRITICAL):
         return DutyCycle.CRITICAL
-    if used * 10 >= _threshold(tx, _NORMAL_LIMITED, 300):
+    if used_ms >= _threshold_ms(tx, _NORMAL_LIMITED, DEFAULT_NORMAL_LIMITED):
         return DutyCycle.LIMITED
     return DutyCycle.NORMAL
 
 
-def transmit_seconds(tx: Tx) -> int:
-    duty = tx.get_json(DUTY, {})
-    hour = tx.now.replace(minute=0, second=0, microsecond=0).isoformat()
-    if not isinstance(duty, dict) or duty.get("hour") != hour:
-        return 0
-    return int(duty.get("seconds", 0))
+def duty_state(tx: Tx) -> DutyCycle:
+    """The duty-cycle state from the hub's transmit time in the current hour."""
+    return _state_of(tx, int(str(_duty(tx)["ms"])))
 
 
-def transmitted(tx: Tx, seconds: int, device: bytes, notify: Notify) -> None:
-    """Count ``seconds`` of transmission for ``device``; alert on entering limited."""
-    before = duty_state(tx)
-    hour = tx.now.replace(minute=0, second=0, microsecond=0).isoformat()
-    tx.put_json(DUTY, {"hour": hour, "seconds": transmit_seconds(tx) + seconds})
-    if before is DutyCycle.NORMAL and duty_state(tx) is not DutyCycle.NORMAL:
-        record(tx, "subghz", ALERT_LIMITED_DUTY_CYCLE, device)
-        notify(tx, ALERT_LIMITED_DUTY_CYCLE, (OctetString(device),))
+def transmit_seconds(tx: Tx) -> float:
+    """Seconds the hub has transmitted at Sub GHz in the current hour."""
+    return int(str(_duty(tx)["ms"])) / 1000
+
+
+def suspended(tx: Tx) -> frozenset[str]:
+    """EUIs (hex) of the devices communications are suspended with for the rest of the hour."""
+    raw = _duty(tx)["suspended"]
+    return frozenset(str(e) for e in raw) if isinstance(raw, list) else frozenset()
+
+
+def may_send(tx: Tx, device: bytes) -> bool:
+    """Whether a Remote Party command may go to HAN ``device`` now: not while the hub is
+    critical (only its own essential traffic then) nor while ``device`` is suspended."""
+    if duty_state(tx) is DutyCycle.CRITICAL:
+        return False
+    return device.hex() not in suspended(tx)
+
+
+def transmitted(tx: Tx, seconds: float, device: bytes, notify: Notify) -> None:
+    """Count ``seconds`` on air for traffic to ``device``; on leaving the normal state the
+    device with the most traffic this hour is suspended until the hour ends (DBCH06)."""
+    duty = _duty(tx)
+    before = _state_of(tx, int(str(duty["ms"])))
+    used = int(str(duty["ms"])) + round(seconds * 1000)
+    raw = duty["devices"]
+    devices = {str(k): int(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+    devices[device.hex()] = devices.get(device.hex(), 0) + round(seconds * 1000)
+    duty.update(ms=used, devices=devices)
+    action = None
+    if before is DutyCycle.NORMAL and _state_of(tx, used) is not DutyCycle.NORMAL:
+        heaviest = max(sorted(devices), key=lambda k: devices[k])
+        action = bytes.fromhex(heaviest)
+        duty["suspended"] = sorted({*suspended(tx), heaviest})
+    tx.put_json(DUTY, duty)
+    if action is not None:
+        record(tx, "subghz", ALERT_LIMITED_DUTY_CYCLE, action)
+        notify(tx, ALERT_LIMITED_DUTY_CYCLE, (OctetString(action),))
+
+
+def account(tx: Tx, sends: Sequence[Outgoing], notify: Notify) -> None:
+    """Count the hub's HAN transmissions among ``sends`` (ports ``han`` and ``ota``)."""
+    for out in sends:
+        if out.port in _HAN_PORTS:
+            device = b"" if out.to is None else bytes(out.to)
+            transmitted(tx, airtime_ms(len(out.data)) / 1000, device, notify)
+
+
+_HAN_PORTS: Final = frozenset({"han", "ota"})
+
+
+def request_id(data: bytes) -> bytes:
+    """The DBCH10 detail of a discarded command: business originator(8) || business
+    target(8) || CRA flag(1) || originator counter(8) (empty if ``data`` is not GBCS)."""
+    try:
+        message = frame.locate(data).message
+    except DecodeError:
+        return b""
+    if isinstance(message, frame.GbtBlockMessage):
+        cra, origin, target, counter = (
+            message.cra, message.originator, message.recipient, message.originator_counter
+        )  # fmt: skip
+    else:
+        header = message.header
+        cra, origin, target, counter = (
+            header.cra, header.originator, header.recipient, header.originator_counter
+        )  # fmt: skip
+    return bytes(origin) + bytes(target) + bytes((int(cra),)) + counter.to_bytes(8, "big")
+
+
+def discard(tx: Tx, data: bytes, device: bytes, notify: Notify) -> None:
+    """DBCH10: the Remote Party command ``data`` to ``device`` is not sent (suspended)."""
+    detail = request_id(data)
+    tx.log("event", f"command to {device.hex()} discarded: Sub GHz duty cycle", 0x8F2C)
+    record(tx, "subghz", ALERT_MESSAGE_DISCARDED, device)
+    notify(tx, ALERT_MESSAGE_DISCARDED, (OctetString(detail),))
+
+
+def capacity(tx: Tx, default: int) -> int:
+    """How many devices may be joined at Sub GHz (NVM :data:`CAPACITY_KEY` or ``default``)."""
+    return tx.get_int(CAPACITY_KEY, default)
+
+
+def no_capacity(tx: Tx, device: bytes, notify: Notify) -> None:
+    """DBCH11: ``device`` was not allowed to join: no more Sub GHz device capacity."""
+    record(tx, "subghz", ALERT_NO_CAPACITY, device)
+    notify(tx, ALERT_NO_CAPACITY, (OctetString(device),))
 
 
 # ---------------------------------------------------------------------- COSEM objects

@@ -38,15 +38,15 @@ from tests.devices.test_chf_distribution import (
 
 pytestmark = pytest.mark.timeout(90)
 
-WAKE = timedelta(seconds=300)
+#: the GSME's own schedule: every 30 minutes
+WAKE = timedelta(seconds=gsme.DEFAULT_WAKE_S)
 PER_WAKE = 3
 BLOCKS = -(-len(IMAGE) // ota_client.BLOCK)
 
 
 def _set_wakes(p: Premises) -> None:
-    """Wake every 5 minutes, at most :data:`PER_WAKE` blocks a wake (NVM, as provisioning)."""
+    """At most :data:`PER_WAKE` blocks a wake (NVM, as provisioning), on the default wakes."""
     meter = p.device(DeviceType.GSME)
-    meter.machine.nvm[gsme.WAKE_S] = int(WAKE.total_seconds()).to_bytes(8, "big")
     meter.machine.nvm[gsme_firmware.BLOCKS_PER_WAKE] = PER_WAKE.to_bytes(8, "big")
 
 
@@ -103,6 +103,8 @@ def test_the_gsme_takes_its_image_over_several_wakes_and_cs06_runs_it(tmp_path: 
         assert all(len(w) <= PER_WAKE for w in taken)
         flat = [o for w in taken for o in w]
         assert flat == list(range(0, len(IMAGE), ota_client.BLOCK))
+        # spread over more than a mains-powered device's window: the GSME's own applies
+        assert WAKE * (len(taken) - 1) > chf_delivery.TRANSFER_WINDOW
         assert meter.machine.nvm[fw.PENDING_IMAGE] == IMAGE
         assert ota_client.download_of(meter.machine.nvm) is None
         # the GBZ receipt (0x00CF, 8F72 with the calculated hash) went up; the hub said success
@@ -136,8 +138,37 @@ def test_the_gsme_takes_its_image_over_several_wakes_and_cs06_runs_it(tmp_path: 
         [read] = [r for raw in out for r in head_end.accept(raw)]
         payload = zigbee.decode_typed(_signed(read.data).payload, alert=False)
         assert gbz_firmware_version(payload) == VERSION
+        # and GCS38 to the GPF ("GPF (primary)") answers it from the wake's mirror refresh
+        out.clear()
+        p.inject_wan(head_end.build("GCS38", p.device(DeviceType.GPF).eui).data)
+        await p.settle()
+        [read] = [r for raw in out for r in head_end.accept(raw)]
+        payload = zigbee.decode_typed(_signed(read.data).payload, alert=False)
+        assert gbz_firmware_version(payload) == VERSION
 
     _run(tmp_path, "ota-gsme", body)
+
+
+def test_a_gsme_silent_past_its_window_gets_file_transfer_failure(tmp_path: Path) -> None:
+    async def body(p: Premises, out: list[bytes]) -> None:
+        meter = p.device(DeviceType.GSME)
+        await p.advance(WAKE + timedelta(seconds=30))  # the boot wake and the first are done
+        # out of range from now on: it next wakes after the hub's window for a GSME
+        late = chf_delivery.GSME_TRANSFER_WINDOW + timedelta(days=1)
+        meter.machine.nvm[gsme.WAKE_S] = int(late.total_seconds()).to_bytes(8, "big")
+        await p.advance(WAKE)
+        out.clear()
+        p.chf.message("ota", chf_firmware.envelope(meter.eui, IMAGE))
+        await p.advance(chf_delivery.GSME_TRANSFER_WINDOW - timedelta(seconds=1))
+        assert _ccs08(out) == []  # days, not the hour a mains-powered device gets
+        await p.advance(timedelta(seconds=2))
+        [ccs08] = _ccs08(out)
+        assert ccs08.entity_id == meter.eui
+        assert ccs08.response_code is FirmwareTransferResponseCode.FILE_TRANSFER_FAILURE
+        assert chf_ota.offer_of_nvm(p.chf.machine.nvm, meter.eui) is None
+        assert chf_delivery.pending_of(p.chf.machine.nvm) == []
+
+    _run(tmp_path, "ota-gsme-late", body)
 
 
 def test_an_image_the_gsme_cannot_verify_is_reported_and_not_kept(tmp_path: Path) -> None:
