@@ -24,8 +24,8 @@ from smemu.firmware.common.credentials import Credentials
 from smemu.firmware.common.machine import Tx
 from smemu.firmware.common.security import Accepted
 from smemu.protocols.asn1 import Asn1Payload, decode_typed
-from smemu.protocols.gbcs.frame import GeneralSigningMessage, GroupingHeader, OtherInformation
-from smemu.protocols.gbcs.types import Cra, Eui64
+from smemu.protocols.gbcs.frame import GeneralSigningMessage
+from smemu.protocols.gbcs.types import Eui64
 
 if TYPE_CHECKING:
     from smemu.firmware.common.commands import CommandMachine
@@ -80,10 +80,7 @@ def asn1_alert(
     tx: Tx, credentials: Credentials, recipient: Eui64, message_code: int, payload: Asn1Payload
 ) -> bytes:
     """A critical (signed) alert whose payload is DER, with the next alert counter."""
-    counter = respond.next_alert_counter(tx)
-    header = GroupingHeader(
-        Cra.ALERT, counter, credentials.eui, recipient, None, OtherInformation(message_code)
-    )
+    header = respond.alert_header(tx, credentials, recipient, message_code)
     message = GeneralSigningMessage(header, payload.encode(), None)
     return respond.secure_message(message, credentials, critical=True)
 

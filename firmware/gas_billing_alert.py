@@ -27,8 +27,7 @@ from smemu.firmware.common.machine import Tx
 from smemu.firmware.gas_logs import Snapshot, billing_log, publish_snapshot
 from smemu.firmware.gas_metering import CAUSE_BILLING_PERIOD
 from smemu.protocols.gbcs.decrypt import encryption_key
-from smemu.protocols.gbcs.frame import GeneralSigningMessage, GroupingHeader, OtherInformation
-from smemu.protocols.gbcs.types import Cra
+from smemu.protocols.gbcs.frame import GeneralSigningMessage
 from smemu.protocols.security import gcm
 from smemu.protocols.zigbee import gbz
 from smemu.protocols.zigbee.metering import (
@@ -67,14 +66,7 @@ def alert(tx: Tx, credentials: Credentials, snap: Snapshot) -> bytes | None:
     supplier = credentials.anchor(Role.SUPPLIER)
     if supplier is None:
         return None
-    header = GroupingHeader(
-        Cra.ALERT,
-        respond.next_alert_counter(tx),
-        credentials.eui,
-        supplier.eui,
-        None,
-        OtherInformation(GCS53),
-    )
+    header = respond.alert_header(tx, credentials, supplier.eui, GCS53)
     key = encryption_key(GeneralSigningMessage(header, b"", None), credentials.keystore)
     if key is None:
         return None
@@ -88,12 +80,16 @@ def alert(tx: Tx, credentials: Credentials, snap: Snapshot) -> bytes | None:
         PublishSnapshot.COMMAND_ID,
         encryption=block,
     )
-    body = gbz.GbzMessage(
-        (component,),
-        alert=gbz.GbzAlert(ALERT_BILLING_SNAPSHOT, respond.seconds_since_2000(tx.now)),
+    return respond.gbz_alert(
+        tx,
+        credentials,
+        supplier.eui,
+        gbz.GbzAlert(ALERT_BILLING_SNAPSHOT, respond.seconds_since_2000(tx.now)),
+        message_code=GCS53,
+        critical=True,
+        components=(component,),
+        header=header,
     )
-    message = GeneralSigningMessage(header, gbz.encode(body), None)
-    return respond.secure_message(message, credentials, critical=True)
 
 
 __all__ = ["ALERT_BILLING_SNAPSHOT", "GCS53", "LAST_PUSHED", "alert", "due", "publish_snapshot"]

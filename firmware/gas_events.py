@@ -9,6 +9,10 @@ NVM: ``gsme/log/<log id>/<seq, 10 digits>`` -> event id (2, big-endian) || event
 :data:`smemu.firmware.gas_handlers.EVENT_LOG_PREFIX` (the one CS11 clears); entries are
 appended by :func:`record` and a log keeps its newest :data:`LOG_CAPACITY` entries.
 
+Events the GSME raises go through :func:`raise_event`: logged and alerted as the GCS20
+event configuration says (:func:`smemu.firmware.gas_device_mgmt.event_behaviour`; critical
+codes always both).
+
 A Get Event Log names a log (low nibble of its first octet; 0 = every log), a time window
 (start and end inclusive), a number of events (0: all) and an offset. The matching entries,
 oldest first, are published in one Publish Event Log; none matching answers a Default
@@ -20,6 +24,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Final
 
+from smemu.firmware import gas_device_mgmt
 from smemu.firmware.common.machine import Tx
 from smemu.firmware.gas_handlers import EVENT_LOG_PREFIX, EVENTS
 from smemu.firmware.gas_zcl import CommandHandler, ZclRefusedError, ZclReply, decode_request
@@ -49,6 +54,15 @@ def record(tx: Tx, log_id: LogId, event_id: int, data: bytes = b"") -> None:
     tx.put_int(_NEXT, seq + 1)
     value = (event_id & 0xFFFF).to_bytes(2, "big") + _seconds(tx.now).to_bytes(4, "big") + data
     tx.put(f"{prefix}{seq:010d}", value)
+
+
+def raise_event(tx: Tx, event_id: int, data: bytes = b"") -> bool:
+    """The GSME raised ``event_id``: log it where its configuration says (or nowhere);
+    True when it is also to be alerted to the WAN."""
+    log_id, alert = gas_device_mgmt.event_behaviour(tx, event_id)
+    if log_id:
+        record(tx, LogId(log_id), event_id, data)  # 1-7: every value is a LogId
+    return alert
 
 
 def entries(tx: Tx, log_id: int) -> list[EventLogEntry]:

@@ -23,7 +23,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from smemu.firmware import firmware_image, gas_logs, gas_reads
+from smemu.firmware import (
+    firmware_image,
+    gas_device_mgmt,
+    gas_logs,
+    gas_messaging,
+    gas_reads,
+    gas_valve,
+)
 from smemu.firmware import gas_prepayment as prepay
 from smemu.firmware import gas_tariff as tariff
 from smemu.firmware import gas_tariff_engine as tariff_engine
@@ -88,7 +95,9 @@ DEFAULTS: Final[Mapping[tuple[int, int], tuple[int, bytes]]] = {
     # GCS60a: BillToDateDelivered, the credit-mode balance GCS40c / GCS40d reset and adjust
     (METERING, prepay.BILL_TO_DATE): (_U32, bytes(4)),
     (PRICE, 0x0615): (_ENUM8, b"\x00"),  # tariff unit of measure: kWh (GCS21f)
-    (PREPAYMENT, 0x0000): (_BITMAP16, b"\x00\x00"),  # payment control configuration
+    # payment control configuration: a new meter is in credit mode (the engine's start), so
+    # GCS21j reads the volume's one credit-mode value 0b0000110010010100 until GCS02 / GCS03
+    (PREPAYMENT, 0x0000): (_BITMAP16, prepay.DEFAULT_PAYMENT_CONTROL.to_bytes(2, "little")),
     **{  # prepayment configuration (GCS05, GCS02/03 cut-off): zero until configured
         (PREPAYMENT, attribute): (type_code, bytes(size))
         for attribute, type_code, size in (
@@ -182,6 +191,7 @@ STORE: Final = AttributeStore(
         (METERING, CURRENT_METER_ID): firmware_version,
         (METERING, SUPPLY_STATUS_ATTRIBUTE): supply_status,
         (METERING, BATTERY_LIFE_ATTRIBUTE): remaining_battery_life,
+        **gas_device_mgmt.COMPUTED,  # GCS44 / GCS09 supplier and tenancy attributes
     },
 )
 
@@ -214,14 +224,11 @@ def change_supply(tx: Tx, comp: gbz.GbzComponent) -> ZclReply:
     """
     request = decode_request(ChangeSupply, comp)
     proposed = int(request.proposed_supply_status)
-    valve = tx.get_int(VALVE, VALVE_OPEN)
-    if proposed == SUPPLY_OFF:
-        valve = VALVE_CLOSED
-    elif proposed == SUPPLY_ARMED:
-        valve = VALVE_ARMED
-    elif valve != VALVE_OPEN:
-        raise ZclRefusedError(ZclStatus.NOT_AUTHORIZED, "a gas valve is not opened remotely")
-    tx.put_int(VALVE, valve)
+    wanted = {SUPPLY_OFF: gas_valve.Valve.CLOSED, SUPPLY_ARMED: gas_valve.Valve.ARMED}
+    try:  # through gas_valve: a command clears the valve's "closed for credit" mark
+        valve = gas_valve.command(tx, wanted.get(proposed, gas_valve.Valve.OPEN))
+    except ValueError as exc:
+        raise ZclRefusedError(ZclStatus.NOT_AUTHORIZED, str(exc)) from exc
     status = {VALVE_CLOSED: SUPPLY_OFF, VALVE_ARMED: SUPPLY_ARMED}.get(valve, SUPPLY_ON)
     reply = SupplyStatusResponse(
         request.provider_id,
@@ -318,4 +325,7 @@ HANDLERS: Final[Mapping[tuple[int, int], CommandHandler]] = {
     (METERING, 0x06): gas_logs.get_snapshot,
     (PREPAYMENT, 0x07): gas_logs.get_prepay_snapshot,
     (PRICE, 0x00): tariff_reads.get_current_price,
+    # GCS09, GCS11, GCS20 / GCS20r, GCS36, GCS41, GCS44 (gas_device_mgmt); GCS07 (gas_messaging)
+    **gas_device_mgmt.HANDLERS,
+    **gas_messaging.HANDLERS,
 }

@@ -73,8 +73,8 @@ from smemu.protocols.asn1.devices import (
     RestoreOutcome,
 )
 from smemu.protocols.asn1.values import AlertCode, DeviceLogEntry, DeviceType, JoinResponseCode
-from smemu.protocols.gbcs.frame import GeneralSigningMessage, GroupingHeader, OtherInformation
-from smemu.protocols.gbcs.types import Cra, Eui64
+from smemu.protocols.gbcs.frame import GeneralSigningMessage
+from smemu.protocols.gbcs.types import Eui64
 
 if TYPE_CHECKING:
     from smemu.firmware.common.commands import CommandMachine
@@ -278,14 +278,7 @@ def backup_alert(tx: Tx, credentials: Credentials) -> bytes | None:
     payload = GpfDeviceLogBackupAlert(
         AlertCode(GPF_LOG_CHANGED), device_time(tx).replace(microsecond=0), entries
     )
-    header = GroupingHeader(
-        Cra.ALERT,
-        respond.next_alert_counter(tx),
-        credentials.eui,
-        recipient,
-        None,
-        OtherInformation(GCS62),
-    )
+    header = respond.alert_header(tx, credentials, recipient, GCS62)
     message = GeneralSigningMessage(header, payload.encode(), None)
     return respond.secure_message(message, credentials, critical=False)
 

@@ -21,8 +21,11 @@ register engine of :mod:`smemu.firmware.gas_metering`:
 
 A Get Snapshot / Get Prepay Snapshot selects the snapshots taken at or after its Earliest
 Start Time and before its Latest End Time whose cause shares a bit with the requested cause
-(0xFFFFFFFF: any), most recent first, and answers the one at Snapshot Offset, with the
-number found; none there: NOT_FOUND. The metering answer is payload type 6 (block tier
+(0xFFFFFFFF: any), in the order they were taken from the Earliest Start Time on, and
+answers the one at Snapshot Offset, with the number found; none there: NOT_FOUND. (ZCL SE
+Metering / Prepayment: offset 0 is the *first* snapshot satisfying the selection criteria,
+0x01 the second; a window searched from its earliest start is met oldest first. The use
+cases walk it by offsets 0..11 / 0..30.) The metering answer is payload type 6 (block tier
 information without billing: the volume, the four TOU registers, tiers-and-blocks 0x14 and
 the four block counters, as the use case fixes it); the prepayment answer payload type 0
 (debt / credit status).
@@ -183,13 +186,14 @@ def daily_log(tx: Tx) -> list[Snapshot]:
 
 def select(tx: Tx, earliest: int, latest: int, cause: int) -> list[Snapshot]:
     """Snapshots with ``earliest`` <= time < ``latest`` (ZCL UTCTime) sharing a bit of
-    ``cause`` (:data:`ANY_CAUSE`: every one), most recent first."""
+    ``cause`` (:data:`ANY_CAUSE`: every one), oldest first (Snapshot Offset 0: the first
+    taken in the window)."""
     found = [
         s
         for s in (*billing_log(tx), *daily_log(tx))
         if earliest <= s.t - _Y2K < latest and (cause == ANY_CAUSE or s.cause & cause)
     ]
-    found.sort(key=lambda s: (s.t, s.snapshot_id), reverse=True)
+    found.sort(key=lambda s: (s.t, s.snapshot_id))
     return found
 
 

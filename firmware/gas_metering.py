@@ -42,6 +42,7 @@ from array import array
 from collections.abc import Sequence
 from typing import Final
 
+from smemu.firmware import gas_valve
 from smemu.firmware.common.machine import Tx
 from smemu.firmware.gas_flow import (
     DEFAULT_LITRES_PER_HOUR,
@@ -218,7 +219,8 @@ def _logs(tx: Tx, table: bytes) -> bytearray:
 
 def catch_up(tx: Tx, *, until: int | None = None) -> list[Event]:
     """Advance the registers to the last half-hour boundary at or before ``until`` (default
-    ``tx.now``); a closed valve (``gsme/valve`` 0) means no flow.
+    ``tx.now``); a closed valve (``gsme/valve`` 0) means no flow. The engine's events go to
+    :func:`smemu.firmware.gas_valve.engine_events` (a credit disablement closes the valve).
 
     The engine runs once up to the last :data:`DAILY_SLOTS` local midnights of the span, then
     from midnight to midnight, so that the daily read log gets the registers of each day.
@@ -253,6 +255,8 @@ def catch_up(tx: Tx, *, until: int | None = None) -> list[Event]:
         _note_calendar_snapshots(tx, events)
     tx.put(STATE, state.tobytes())
     tx.put(LOGS, bytes(logs))
+    if events:
+        gas_valve.engine_events(tx, events)  # a credit disablement closes the valve
     return events
 
 
@@ -359,7 +363,31 @@ def credit(tx: Tx, amount: int, kind: CreditKind | str) -> GasRegisters:
         ops.rearm(words, state)
     tx.put(STATE, state.tobytes())
     tx.put(LOGS, bytes(logs))
+    _credit_changed(tx, words, state)
     return registers(tx)
+
+
+def _credit_changed(
+    tx: Tx, table: array[int], state: array[int], *, emergency: bool = False
+) -> None:
+    """A valve closed for lack of credit is armed once credit is above the disablement
+    threshold again (:func:`smemu.firmware.gas_valve.credit_changed`)."""
+    ec = state[lay.S_EC] if state[lay.S_FLAGS] & lay.M_EC_ACTIVE else 0
+    available = state[lay.S_BALANCE] + ec
+    gas_valve.credit_changed(tx, available, table[lay.T_DISABLE], emergency=emergency)
+
+
+def enable_supply(tx: Tx) -> bool:
+    """Re-enable a supply the engine disabled for credit (the consumer opening an armed
+    valve): whether the supply is enabled (refused at or below the disablement threshold
+    in prepayment mode)."""
+    table, state, _logs = _mutate(tx)
+    words = array("q")
+    words.frombytes(table)
+    enabled = ops.enable_supply(words, state)
+    if enabled:
+        tx.put(STATE, state.tobytes())
+    return enabled
 
 
 def activate_emergency_credit(tx: Tx) -> bool:
@@ -372,6 +400,7 @@ def activate_emergency_credit(tx: Tx) -> bool:
     activated = ops.activate_emergency_credit(words, state)
     if activated:
         tx.put(STATE, state.tobytes())
+        _credit_changed(tx, words, state, emergency=True)
     return activated
 
 
@@ -388,6 +417,7 @@ def reset_credit(tx: Tx) -> GasRegisters:
     state[lay.S_FLAGS] &= ~lay.M_EC_ACTIVE
     ops.rearm(words, state)
     tx.put(STATE, state.tobytes())
+    _credit_changed(tx, words, state)
     return registers(tx)
 
 
@@ -495,6 +525,7 @@ __all__ = [
     "catch_up",
     "conversion",
     "credit",
+    "enable_supply",
     "energy_wh",
     "registers",
     "reset_credit",

@@ -2,7 +2,9 @@
 
 Layer: firmware. Use Case volume: the GPF answers the GSME's reads (GCS13a-c, GCS14,
 GCS60a ...) from the data the GSME last gave it, dated with the time of that refresh
-(gbcs-reference.md 7.2.7, :data:`smemu.firmware.gas_service.DATED_READS`).
+(gbcs-reference.md 7.2.7, :data:`smemu.firmware.gas_service.DATED_READS`). GCS38 Read GSME
+Firmware Version targets "GPF (primary); GSME": the GPF answers the GSME's version, so each
+refresh also carries the version the GSME runs (:data:`FIRMWARE_VERSION`).
 
 Theory of operation
 -------------------
@@ -10,9 +12,10 @@ The GSME's data -- ZCL attribute values, logs, register engine state, tariff and
 prepayment configuration -- lives in its NVM under :data:`MIRRORED_PREFIXES`. At every wake
 (and again when the GPF's queue is empty, so that the effect of commands just executed is
 seen) the GSME brings its registers up to now (the engine's catch-up fills the profile and
-daily logs; :func:`smemu.firmware.gas_reads.refresh` publishes the register attributes)
-and compares that image with what it last sent, block by block (NVM ``mirror/crc/<key>``:
-the value's length and the CRC-32 of each :data:`BLOCK_BYTES` block
+daily logs; :func:`smemu.firmware.gas_reads.refresh` publishes the register attributes),
+copies its running firmware version (``fw/version``, which CS06 changes) to
+:data:`FIRMWARE_VERSION`, and compares that image with what it last sent, block by block
+(NVM ``mirror/crc/<key>``: the value's length and the CRC-32 of each :data:`BLOCK_BYTES` block
 sent), and sends only the differences as :class:`Patch` records: the changed blocks of a
 value (a register engine log gets a few blocks a wake: the entries appended and its head),
 deleted keys with none. A key the GPF has never had is sent without its all-zero blocks
@@ -42,7 +45,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from smemu.errors import DecodeError
-from smemu.firmware import gas_reads
+from smemu.firmware import firmware_image, gas_reads
 from smemu.firmware.common.machine import Tx
 from smemu.protocols.gbcs.frame import GeneralSigningMessage, GroupingHeader, OtherInformation
 from smemu.protocols.gbcs.types import Cra, Eui64
@@ -51,6 +54,8 @@ from smemu.protocols.gbcs.types import Cra, Eui64
 MIRRORED_PREFIXES: Final = ("gsme/", "gas/")
 #: keys under those prefixes that are the GSME's own business (its radio schedule)
 PRIVATE_KEYS: Final = frozenset({"gsme/wake_s"})
+#: the GSME's running firmware version as mirrored (4 octets; GCS38 on the GPF reads it)
+FIRMWARE_VERSION: Final = "gsme/fw_version"
 #: Other Information message code of a mirror refresh (no GBCS use case has it)
 MIRROR_CODE: Final = 0xFFF0
 #: largest payload of one refresh message (a HAN Transfer Data carries at most 1500 bytes,
@@ -118,8 +123,12 @@ def _diff(key: str, value: bytes, sent: tuple[int, list[int]] | None) -> list[Pa
 
 def changes(tx: Tx) -> list[Patch]:
     """Bring the registers up to now and publish them as attribute values (GCS13a-c, GCS14
-    reads of the GPF), then what changed since the last refresh; records what is sent."""
+    reads of the GPF) and the running firmware version (GCS38), then what changed since
+    the last refresh; records what is sent."""
     gas_reads.refresh(tx)
+    version = firmware_image.running_version(tx)
+    if tx.get(FIRMWARE_VERSION) != version:
+        tx.put(FIRMWARE_VERSION, version)
     out: list[Patch] = []
     current: set[str] = set()
     for prefix in MIRRORED_PREFIXES:

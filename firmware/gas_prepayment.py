@@ -39,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from smemu.firmware import gas_metering, prepayment
+from smemu.firmware import gas_metering, gas_valve, prepayment
 from smemu.firmware.common.credentials import Credentials
 from smemu.firmware.common.machine import Tx
 from smemu.firmware.gas_tariff import (
@@ -105,6 +105,9 @@ SUSPEND_DEBT_DISABLED: Final = 0x0400
 SUSPEND_DEBT_EMERGENCY_OFF: Final = 0x0800
 #: The five Proposed Payment Control Configuration values GCS02 / GCS03 may carry.
 CREDIT_CONFIGURATIONS: Final = frozenset({0b0000110010010100})
+#: Payment Control Configuration of a meter none was ever set on: the credit-mode value
+#: (0x0C94; what a Read Attributes answers then, and what the engine settings assume)
+DEFAULT_PAYMENT_CONTROL: Final = 0b0000110010010100
 PREPAYMENT_CONFIGURATIONS: Final = frozenset(
     {0b0000010010010111, 0b0000000010010111, 0b0000110010010111, 0b0000100010010111}
 )
@@ -138,9 +141,10 @@ def engine_settings(tx: Tx) -> Prepayment:
 
     Payment control bit 10 is "suspend debt while disabled"; bit 11 clear means "suspend
     debt during emergency credit" (the GBCS 18.2.1 reading of the GCS03 values). Debts 1 and
-    2 are the time-based debts, recovered hourly (frequency 0) or daily.
+    2 are the time-based debts, recovered hourly (frequency 0) or daily. Nothing stored
+    reads as :data:`DEFAULT_PAYMENT_CONTROL` (credit mode), as a Read Attributes answers it.
     """
-    control = attribute(tx, PAYMENT_CONTROL)
+    control = attribute(tx, PAYMENT_CONTROL, DEFAULT_PAYMENT_CONTROL)
     rates = tuple(
         (d.recovery_amount, "hourly" if d.frequency == 0 else "daily")
         for d in (debt(tx, 1), debt(tx, 2))
@@ -435,15 +439,25 @@ def enter_utrn(tx: Tx, text: str, keys: UtrnKeys) -> prepayment.UtrnResult:
 def consumer_top_up_handler(
     keys_of: Callable[[Tx], UtrnKeys],
 ) -> Callable[[Tx, gbz.GbzComponent], ZclReply]:
-    """The CS01b / PCS01 (0x04) handler of a meter whose UTRN keys ``keys_of`` gives."""
+    """The CS01b / PCS01 (0x04) handler of a meter whose UTRN keys ``keys_of`` gives.
+
+    An accepted top-up that arms a valve closed for lack of credit answers 0x12 "Accepted -
+    Supply Armed" (the volume's Result Type list for CS01b / PCS01): the consumer must now
+    open the valve at the meter. Otherwise the UTRN outcome's result.
+    """
 
     def consumer_top_up(tx: Tx, comp: gbz.GbzComponent) -> ZclReply:
         request = decode_request(ConsumerTopUp, comp)
         text = request.top_up_code.decode("ascii", errors="replace")
+        before = gas_valve.state(tx)
         result = enter_utrn(tx, text, keys_of(tx))
+        outcome = _TOP_UP_RESULTS[result.outcome]
+        armed = gas_valve.state(tx) is gas_valve.Valve.ARMED
+        if outcome is TopUpResult.ACCEPTED and armed and before is not gas_valve.Valve.ARMED:
+            outcome = TopUpResult.ACCEPTED_SUPPLY_ARMED
         balance = gas_metering.registers(tx).balance
         reply = ConsumerTopUpResponse(
-            _TOP_UP_RESULTS[result.outcome],
+            outcome,
             result.amount,
             request.originating_device,
             max(-(2**31), min(balance, 2**31 - 1)),

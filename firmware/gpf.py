@@ -12,6 +12,11 @@ time. When the GSME wakes it sends a GET (relayed by the CHF); the GPF answers w
 GET-RESPONSE carrying the oldest queued message and the count still waiting, and the GSME
 keeps polling until that count is zero. Anything the GPF itself originates goes up as a
 PUT on ``chf`` for the CHF to send over the WAN.
+
+Reads addressed to the GPF are answered from the GSME's mirror (:mod:`gas_mirror`) with the
+GSME's own attribute store, except the firmware version: GCS38 ("GPF (primary); GSME")
+reports the version the GSME runs, as its last refresh gave it (:data:`GPF_STORE`), not
+the hub's own (that is ECS52's, read on the CHF).
 """
 
 from __future__ import annotations
@@ -21,16 +26,17 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar, Final
 
-from smemu.firmware import gas_mirror
+from smemu.firmware import esme_han_zse, gas_messaging, gas_mirror
 from smemu.firmware.common.commands import CommandMachine
 from smemu.firmware.common.credentials import Credentials
 from smemu.firmware.common.han import HanFrame, TunnelCommand, decode_han
 from smemu.firmware.common.machine import DeviceType, MessageEvent, Tx
 from smemu.firmware.common.security import Accepted
 from smemu.firmware.esme_extensions import extend
-from smemu.firmware.gas_handlers import STORE
+from smemu.firmware.gas_handlers import CURRENT_METER_ID, METERING, STORE
 from smemu.firmware.gas_joins import GPF_HANDLERS, dispatch
 from smemu.firmware.gas_service import SYNCED, answer, gbz_codes
+from smemu.firmware.gas_zcl import AttributeStore
 from smemu.firmware.gsme import ZCL_SERVER
 from smemu.protocols.gbcs import frame
 from smemu.protocols.gbcs.types import Eui64
@@ -42,6 +48,24 @@ QUEUE_NEXT: Final = "gpf/queue_next"
 #: most commands held for the GSME; older ones are dropped first (logged)
 QUEUE_LIMIT: Final = 64
 _EPOCH_2000: Final = datetime(2000, 1, 1, tzinfo=UTC)
+#: ZCL data type octet string
+_OCTETS: Final = 0x41
+
+
+def mirrored_firmware_version(tx: Tx) -> bytes | None:
+    """GCS38 on the GPF: the GSME's firmware version as last mirrored (ZCL octet string);
+    None (unsupported attribute) before the GSME has sent one."""
+    version = tx.get(gas_mirror.FIRMWARE_VERSION)
+    if version is None:
+        return None
+    return bytes((_OCTETS, len(version[:254]))) + version[:254]
+
+
+#: the GSME's attribute store as the GPF answers it: the firmware version is the mirror's
+GPF_STORE: Final = AttributeStore(
+    STORE.defaults,
+    {**STORE.computed, (METERING, CURRENT_METER_ID): mirrored_firmware_version},
+)
 
 
 class GpfMachine(CommandMachine):
@@ -88,6 +112,8 @@ class GpfMachine(CommandMachine):
             applied = gas_mirror.apply(tx, gas_mirror.decode_changes(inner.payload))
             self._synced(tx)
             tx.log("trace", f"mirror refreshed: {applied} entries")
+            gas_messaging.relay_to_ppmids(tx)  # GCS07: the supplier's message to the PPMIDs
+            esme_han_zse.publish_gas(tx)  # the gas credit, EC and debt to the PPMIDs
             tx.tally("mirror_refreshes")
         elif recipient == proxied:
             self._enqueue(tx, han.message)
@@ -132,7 +158,7 @@ class GpfMachine(CommandMachine):
             tx,
             known_party(accepted, self.credentials),
             self.credentials,
-            STORE,
+            GPF_STORE,
             ZCL_SERVER,
             data_time=self.synced_at(tx),
         )

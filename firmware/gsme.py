@@ -39,9 +39,13 @@ from typing import ClassVar, Final
 from smemu.firmware import (
     firmware_image,
     gas_billing_alert,
+    gas_events,
     gas_future,
+    gas_metering,
     gas_mirror,
+    gas_prepayment,
     gas_tariff,
+    gas_valve,
     gsme_firmware,
     joins,
 )
@@ -53,6 +57,7 @@ from smemu.firmware.common.machine import (
     DeviceType,
     Event,
     EventKind,
+    LineEvent,
     MessageEvent,
     TimerEvent,
     Tx,
@@ -66,12 +71,12 @@ from smemu.firmware.gas_handlers import PREPAYMENT, STORE
 from smemu.firmware.gas_joins import GSME_HANDLERS, dispatch, han_parties
 from smemu.firmware.gas_prepayment import consumer_top_up_handler, utrn_keys
 from smemu.firmware.gas_service import answer, gbz_codes
-from smemu.firmware.gas_zcl import CommandHandler
-from smemu.protocols.gbcs.frame import GeneralSigningMessage, GroupingHeader, OtherInformation
-from smemu.protocols.gbcs.types import Cra, Eui64
+from smemu.firmware.gas_zcl import CommandHandler, decode_request
+from smemu.protocols.gbcs.types import Eui64
 from smemu.protocols.gbcs.use_case_types import Device
 from smemu.protocols.zigbee import gbz
 from smemu.protocols.zigbee.events import LogId
+from smemu.protocols.zigbee.prepayment import ChangeDebt
 
 WAKE_S: Final = "gsme/wake_s"
 DEFAULT_WAKE_S: Final = 1800
@@ -79,36 +84,51 @@ AWAKE_WINDOW_S: Final = 10
 #: CS10b Read ZigBee Device Security Log (a GBZ use case of any ZigBee device)
 CS10B: Final = 0x00A1
 WAKE: Final = "wake"
+#: input line of the consumer's button on the meter (opens an armed valve)
+VALVE_BUTTON: Final = "enable_button"
 SLEEP: Final = "sleep"
 #: NVM: 1 while the wake's tunnel poll of the GPF's queue is not finished
 POLLING: Final = "radio/polling"
 #: NVM counter of the mirror refresh messages sent
 MIRROR_SEQ: Final = "mirror/seq"
-#: the ZCL command handlers of the GSME: the shared gas ones over the event-log read
-ZCL_SERVER: Final = {**EVENT_HANDLERS, **ZCL_HANDLERS}
+
+
+def change_debt(tx: Tx, comp: gbz.GbzComponent) -> None:
+    """GCS04 Change Debt (prepayment 0x02): the debt's configuration
+    (:func:`smemu.firmware.gas_prepayment.change_debt`, which refuses a bad request first),
+    and the debt register the meter recovers from: an absolute Debt Amount Type sets it, an
+    incremental one adds to it (ZCL SE Prepayment Change Debt; debt 1 / 2 time-based, 3
+    payment-based, collected from top-ups and logged for GCS15d)."""
+    gas_prepayment.change_debt(tx, comp)
+    request = decode_request(ChangeDebt, comp)
+    kind = int(request.debt_amount_type)
+    held = gas_metering.registers(tx)
+    debts = [*held.time_debts, held.payment_debt]
+    debts[kind // 2] = request.debt_amount + (debts[kind // 2] if kind % 2 else 0)
+    gas_metering.set_debts(tx, time_debts=(debts[0], debts[1]), payment_debt=debts[2])
+
+
+#: the ZCL command handlers of the GSME: the shared gas ones over the event-log read, and
+#: Change Debt with the debt registers
+ZCL_SERVER: Final = {**EVENT_HANDLERS, **ZCL_HANDLERS, (PREPAYMENT, 0x02): change_debt}
 
 
 def gbz_future_alert(machine: CommandMachine, tx: Tx, item: FutureItem, alert_code: int) -> None:
     """The 0x8F66 / 0x8F67 outcome alert in GBZ form (message code 0x00CD)."""
-    counter = respond.next_alert_counter(tx)
-    body = gbz.GbzMessage(
-        alert=gbz.GbzAlert(
-            alert_code,
-            respond.seconds_since_2000(tx.now),
-            bytes((len(item.reference),)) + item.reference,
-            1,
-        )
+    alert = gbz.GbzAlert(
+        alert_code,
+        respond.seconds_since_2000(tx.now),
+        bytes((len(item.reference),)) + item.reference,
+        1,
     )
-    header = GroupingHeader(
-        Cra.ALERT,
-        counter,
-        machine.eui,
+    secured = respond.gbz_alert(
+        tx,
+        machine.credentials,
         item.originator,
-        None,
-        OtherInformation(item.alert_message_code),
+        alert,
+        message_code=item.alert_message_code,
+        critical=True,
     )
-    message = GeneralSigningMessage(header, gbz.encode(body), None)
-    secured = respond.secure_message(message, machine.credentials, critical=True)
     machine.send(tx, machine.UPLINK, secured)
     tx.tally("sent")
 
@@ -204,6 +224,29 @@ class GsmeMachine(CommandMachine):
             self.send(tx, "han", gas_mirror.message(self.eui, seq, payload))
             tx.tally("mirror_refreshes")
         self.push_billing_snapshot(tx)
+        self.send_valve_alerts(tx)
+
+    def send_valve_alerts(self, tx: Tx) -> None:
+        """Record and send the credit / valve alerts the registers raised
+        (:mod:`smemu.firmware.gas_valve`) now that the radio is on, each logged and
+        alerted as its GCS20 event configuration says (:func:`gas_events.raise_event`)."""
+        for code, at in gas_valve.take_alerts(tx):
+            if not gas_events.raise_event(tx, code):  # as GCS20 configured it
+                continue
+            data = gas_valve.alert_message(tx, self.credentials, code, at)
+            if data is not None:
+                self.send(tx, self.UPLINK, data)
+                tx.tally("sent")
+
+    def on_line(self, tx: Tx, event: LineEvent) -> None:
+        """The consumer's valve button (:data:`VALVE_BUTTON`) opens an armed valve."""
+        if event.line != VALVE_BUTTON or not event.active:
+            super().on_line(tx, event)
+            return
+        gas_metering.catch_up(tx)
+        opened = gas_valve.local_open(tx, gas_metering.enable_supply)
+        tx.log("event", f"valve button: valve {gas_valve.state(tx).name.lower()}")
+        tx.tally("valve_opened" if opened else "valve_button")
 
     def push_billing_snapshot(self, tx: Tx) -> None:
         """GCS53: the end-of-billing-period snapshot the registers reached, as an alert."""
@@ -259,22 +302,17 @@ class GsmeMachine(CommandMachine):
 
     def not_supported(self, tx: Tx, accepted: Accepted) -> bytes | None:
         h = accepted.command.header
-        counter = respond.next_alert_counter(tx)
-        body = gbz.GbzMessage(
-            alert=gbz.GbzAlert(
-                respond.ALERT_NOT_SUPPORTED,
-                respond.seconds_since_2000(tx.now),
-                h.message_code.to_bytes(2, "big") + h.originator_counter.to_bytes(8, "big"),
-                0,
-            )
+        alert = gbz.GbzAlert(
+            respond.ALERT_NOT_SUPPORTED,
+            respond.seconds_since_2000(tx.now),
+            h.message_code.to_bytes(2, "big") + h.originator_counter.to_bytes(8, "big"),
+            0,
         )
-        header = GroupingHeader(
-            Cra.ALERT,
-            counter,
-            self.eui,
+        return respond.gbz_alert(
+            tx,
+            self.credentials,
             h.originator,
-            None,
-            OtherInformation(respond.GENERIC_CRITICAL_ALERT),
+            alert,
+            message_code=respond.GENERIC_CRITICAL_ALERT,
+            critical=True,
         )
-        message = GeneralSigningMessage(header, gbz.encode(body), None)
-        return respond.secure_message(message, self.credentials, critical=True)

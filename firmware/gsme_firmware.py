@@ -31,8 +31,6 @@ from smemu.firmware import firmware_image, ota_client
 from smemu.firmware.common import respond
 from smemu.firmware.common.credentials import Credentials, Role
 from smemu.firmware.common.machine import Tx
-from smemu.protocols.gbcs.frame import GeneralSigningMessage, GroupingHeader, OtherInformation
-from smemu.protocols.gbcs.types import Cra
 from smemu.protocols.zigbee import gbz, ota
 
 if TYPE_CHECKING:
@@ -71,19 +69,10 @@ def receipt_alert(tx: Tx, credentials: Credentials, data: bytes) -> bytes | None
     supplier = credentials.anchor(Role.SUPPLIER)
     if supplier is None:
         return None
-    body = gbz.GbzMessage(
-        alert=gbz.GbzAlert(code, respond.seconds_since_2000(tx.now), _HASH_DETAIL + calculated, 1)
+    alert = gbz.GbzAlert(code, respond.seconds_since_2000(tx.now), _HASH_DETAIL + calculated, 1)
+    return respond.gbz_alert(
+        tx, credentials, supplier.eui, alert, message_code=RECEIPT_ALERT, critical=True
     )
-    header = GroupingHeader(
-        Cra.ALERT,
-        respond.next_alert_counter(tx),
-        credentials.eui,
-        supplier.eui,
-        None,
-        OtherInformation(RECEIPT_ALERT),
-    )
-    message = GeneralSigningMessage(header, gbz.encode(body), None)
-    return respond.secure_message(message, credentials, critical=True)
 
 
 def wake(machine: CommandMachine, tx: Tx) -> None:

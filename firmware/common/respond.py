@@ -20,6 +20,7 @@ from smemu.protocols.dlms.data import LongUnsigned, OctetString, Structure
 from smemu.protocols.gbcs import secure
 from smemu.protocols.gbcs.frame import GeneralSigningMessage, GroupingHeader, OtherInformation
 from smemu.protocols.gbcs.types import Cra, Eui64
+from smemu.protocols.zigbee import gbz
 
 ALERT_COUNTER: Final = "alert/counter"
 #: First alert counter of a new device (any start is valid; distinct from command ranges).
@@ -123,6 +124,40 @@ def next_alert_counter(tx: Tx) -> int:
     counter = tx.get_int(ALERT_COUNTER, _ALERT_COUNTER_START - 1) + 1
     tx.put_int(ALERT_COUNTER, counter)
     return counter
+
+
+def alert_header(
+    tx: Tx, credentials: Credentials, recipient: Eui64, message_code: int
+) -> GroupingHeader:
+    """The grouping header of an alert from this device, with the next alert counter."""
+    return GroupingHeader(
+        Cra.ALERT,
+        next_alert_counter(tx),
+        credentials.eui,
+        recipient,
+        None,
+        OtherInformation(message_code),
+    )
+
+
+def gbz_alert(
+    tx: Tx,
+    credentials: Credentials,
+    recipient: Eui64,
+    alert: gbz.GbzAlert,
+    *,
+    message_code: int,
+    critical: bool,
+    components: tuple[gbz.GbzComponent, ...] = (),
+    header: GroupingHeader | None = None,
+) -> bytes:
+    """A GBZ alert (``alert`` after any ``components``), signed when ``critical``, else
+    MAC'd. ``header``: one already taken with :func:`alert_header` (when the components
+    had to be encrypted under it)."""
+    header = header or alert_header(tx, credentials, recipient, message_code)
+    body = gbz.GbzMessage(components, alert=alert)
+    message = GeneralSigningMessage(header, gbz.encode(body), None)
+    return secure_message(message, credentials, critical=critical)
 
 
 def dlms_alert(

@@ -103,7 +103,9 @@ def test_a_jump_of_years_keeps_the_last_731_days() -> None:
     assert log[-1].volume == now.volume_litres - 50 * ((now.t - log[-1].t) // 1800)
 
 
-def test_get_snapshot_answers_the_daily_reads_most_recent_first() -> None:
+def test_get_snapshot_answers_the_daily_reads_oldest_first() -> None:
+    # ZCL SE: Snapshot Offset 0 is the first snapshot meeting the criteria from the
+    # Earliest Start Time on; the use cases walk the window by offsets 0..30
     tx = _later(_boot(), timedelta(days=5))
     gm.catch_up(tx)
     times = []
@@ -119,7 +121,8 @@ def test_get_snapshot_answers_the_daily_reads_most_recent_first() -> None:
         assert body.tiers_and_blocks == 0x14
         assert len(body.tier_summations) == len(body.tier_block_summations) == 4
         times.append(reply.snapshot_time)
-    assert times == sorted(times, reverse=True)
+    assert times == sorted(times) and len(set(times)) == 5
+    assert times[0] == _midnights(T0, tx.now)[0] - Y2K
     missing = _snapshot(tx, 5, gl.CAUSE_GENERAL)
     assert missing.command_id == 0x0B
     assert missing.payload == bytes((0x06, ZclStatus.NOT_FOUND))
@@ -133,7 +136,7 @@ def test_the_time_window_selects_snapshots() -> None:
     window = (midnights[1] - Y2K, midnights[3] - Y2K)
     payload = GetSnapshot(*window, 0, gl.CAUSE_GENERAL).encode()
     reply = PublishSnapshot.decode_exact(_ask(tx, 0x0702, 0x06, payload).payload)
-    assert (reply.snapshot_time, reply.total_snapshots_found) == (midnights[2] - Y2K, 2)
+    assert (reply.snapshot_time, reply.total_snapshots_found) == (midnights[1] - Y2K, 2)
 
 
 def test_billing_calendar_and_change_snapshots_are_told_apart_by_cause() -> None:
@@ -193,3 +196,21 @@ def test_malformed_requests_are_refused_not_raised(data: bytes) -> None:
     for cluster, command in HANDLERS:
         out = _ask(tx, cluster, command, data)
         assert out.command_id in (0x0B, 0x01, 0x06)
+
+
+def test_change_snapshots_are_offered_in_the_order_they_were_taken() -> None:
+    # GCS15b walks the change-triggered entries by offset: the tariff change taken first is
+    # at offset 0, the later mode change at offset 1, whatever their causes
+    tx = _boot({"litres_per_hour": 0})
+    gm.snapshot(tx, gm.CAUSE_TARIFF)
+    tx = _later(tx, timedelta(days=3))
+    gm.set_payment_mode(tx, prepay=True)
+    changes = 0x0000_6008
+    causes = []
+    for offset in range(2):
+        reply = PublishSnapshot.decode_exact(_snapshot(tx, offset, changes).payload)
+        assert reply.total_snapshots_found == 2
+        causes.append(reply.snapshot_cause)
+    assert causes == [gm.CAUSE_TARIFF, gm.CAUSE_MODE]
+    prepay = _ask(tx, 0x0705, 0x07, GetPrepaySnapshot(*ALL, 1, changes).encode())
+    assert PublishPrepaySnapshot.decode_exact(prepay.payload).snapshot_cause == gm.CAUSE_MODE

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -108,7 +108,8 @@ def test_the_gpf_holds_what_the_gsme_holds_after_each_refresh(
 def test_changes_are_deltas_and_private_keys_stay_home() -> None:
     nvm = {"gsme/a": b"1", "gsme/b": b"2", "gsme/wake_s": b"x", "cred/ds": b"k"}
     tx = Tx(T0, nvm)
-    own = ("gsme/engine/", "gsme/attr/")  # the registers the refresh brings up to now
+    # the registers the refresh brings up to now, and the running firmware version
+    own = ("gsme/engine/", "gsme/attr/", gas_mirror.FIRMWARE_VERSION)
     first = [p for p in gas_mirror.changes(tx) if not p.key.startswith(own)]
     assert first == [gas_mirror.Patch("gsme/a", 1, 0, b"1"), gas_mirror.Patch("gsme/b", 1, 0, b"2")]
     _commit(nvm, tx)
@@ -229,3 +230,44 @@ def test_the_gpf_takes_a_refresh_only_from_its_own_gsme(pki: Pki) -> None:
     put = HanFrame(TunnelCommand.PUT, gas_mirror.message(stranger, 1, payload)).encode()
     step = proxy.step(MessageEvent("chf", put), T0)
     assert "gsme/attr/0702/0307" not in step.writes
+
+
+GCS38 = 0x0084
+CURRENT_METER_ID = b"\x06\x02"  # metering 0x0206, little-endian
+
+
+def _gpf_firmware_version(pki: Pki, proxy: CommandMachine, counter: int, at: datetime) -> bytes:
+    """GCS38 sent to the GPF: the version octets of its Read Attributes Response."""
+    read = gbz.GbzMessage(
+        (gbz.GbzComponent(gbz.CONTROL_LAST, 0x0702, 0x00, 0, 0x00, CURRENT_METER_ID),)
+    )
+    data = command(pki, GPF, GCS38, counter, gbz.encode(read))
+    step = proxy.step(MessageEvent("chf", HanFrame(TunnelCommand.PUT, data).encode()), at)
+    [sent] = step.sends
+    inner = frame.signing_message(frame.locate(decode_han(sent.data).message).message)
+    assert inner is not None and inner.header.cra is Cra.RESPONSE
+    [component] = gbz.decode_exact(inner.payload).components
+    record = component.payload  # attribute id (2) | status (1) | type (1) | length (1) | octets
+    assert record[:3] == CURRENT_METER_ID + b"\x00" and record[3] == 0x41
+    return record[5 : 5 + record[4]]
+
+
+def test_gcs38_to_the_gpf_answers_the_gsmes_version_and_follows_an_activation(
+    pki: Pki,
+) -> None:
+    provisioning = {**pki.provisioning(GSME), "fw/version": b"\x02\0\0\x07"}
+    meter = MACHINES[DeviceType.GSME](GSME, provisioning)
+    proxy = MACHINES[DeviceType.GPF](GPF, {**pki.provisioning(GPF), gpf.GSME_EUI: bytes(GSME)})
+    proxy.step(BootEvent(), T0)
+    # never refreshed: the GPF does not know the version (unsupported), it is not its own
+    assert gpf.GPF_STORE.read(Tx(T0, proxy.nvm), 0x0702, 0x0206) is None
+    _to_gpf(proxy, meter.step(BootEvent(), T0), T0)  # the power-up wake refreshes
+    assert _gpf_firmware_version(pki, proxy, 80, T0) == b"\x02\0\0\x07"
+    # an image activated (CS06 writes the running version): the next wake carries it
+    meter.nvm["fw/version"] = b"\x02\0\0\x08"
+    assert _gpf_firmware_version(pki, proxy, 81, T0) == b"\x02\0\0\x07"  # not yet
+    woke = T0 + timedelta(minutes=30)
+    _to_gpf(proxy, meter.step(TimerEvent(gsme.WAKE), woke), woke)
+    assert _gpf_firmware_version(pki, proxy, 82, woke) == b"\x02\0\0\x08"
+    # the GSME itself still reads its own running version
+    assert STORE.read(Tx(woke, meter.nvm), 0x0702, 0x0206) == b"\x41\x04\x02\0\0\x08"
