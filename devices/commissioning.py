@@ -5,7 +5,8 @@ its keys (:meth:`~smemu.devices.device.Device.open`), what an installer's joins 
 leave behind:
 
 * device logs as the joins of a real installation leave them: the PPMID's holds its ESME
-  (method A, the PPMID responding) and its GSME (method C, with the GSME's key agreement
+  and its GPF (method A, the PPMID responding; the GPF's holds every PPMID, the GPF
+  initiating) and its GSME (method C, with the GSME's key agreement
   certificate, whose key MACs the PPMID's PCS01 / PCS02) and serves both
   (:func:`~smemu.firmware.ppmid_joins.serve`); the GSME's holds every PPMID by method C
   with the PPMID's key agreement certificate (:func:`~smemu.firmware.gas_joins.record`), which
@@ -96,6 +97,9 @@ def _ppmid_joins(tx: Tx, config: PremisesConfig, pki: Pki) -> None:
     if esme is not None:
         joins.record(tx, esme, LogType.ESME, JoinMethodAndRole.METHOD_A_RESPONDER)
         ppmid_joins.serve(tx, esme, LogType.ESME)
+    gpf = _first(config, DeviceType.GPF)
+    if gpf is not None:  # the GPF publishes the gas figures and messages to the PPMID
+        joins.record(tx, gpf, LogType.GPF, JoinMethodAndRole.METHOD_A_RESPONDER)
     gsme = _first(config, DeviceType.GSME)
     if gsme is None:
         return
@@ -116,10 +120,17 @@ def _gsme_joins(tx: Tx, config: PremisesConfig, pki: Pki) -> None:
         gas_joins.record(tx, spec.eui, LogType.PPMID, JoinMethodAndRole.METHOD_C, cert)
 
 
+def _gpf_joins(tx: Tx, config: PremisesConfig) -> None:
+    """The GPF's device log after its installation: every PPMID by method A, the GPF
+    initiating (it then sends them the gas figures and the supplier's messages)."""
+    for spec in config.of_type(DeviceType.PPMID):
+        joins.record(tx, spec.eui, LogType.PPMID, JoinMethodAndRole.METHOD_A_INITIATOR)
+
+
 def commissioning_writes(
     spec: DeviceSpec, config: PremisesConfig, pki: Pki, now: datetime
 ) -> dict[str, bytes]:
-    """NVM entries commissioning ``spec`` into the premises (empty for a CHF or GPF)."""
+    """NVM entries commissioning ``spec`` into the premises (empty for a CHF)."""
     tx = Tx(now, {})
     if spec.type in IMAGE_VERIFIERS:
         for key, value in image_trust(config, pki).items():
@@ -128,6 +139,8 @@ def commissioning_writes(
         _ppmid_joins(tx, config, pki)
     elif spec.type is DeviceType.GSME:
         _gsme_joins(tx, config, pki)
+    elif spec.type is DeviceType.GPF:
+        _gpf_joins(tx, config)
     elif spec.type is DeviceType.HCALC:
         HcalcMachine.configure(tx, hcalc_config_of(config, spec))
     elif spec.type is DeviceType.ESME:

@@ -52,14 +52,14 @@ WAN_IDLE_FLUSH_S: Final = 2.0
 
 #: how premises.json names the in-process HAN (ZigBee SE Tunneling cluster frames)
 HAN_MEDIUM: Final = "in-process zigbee-se tunnel"
-#: ... the ZSE application frames between the ESME and the PPMID / HCALC
-ZSE_LINK: Final = "in-process zigbee-se (esme)"
+#: ... the ZSE application frames: the ESME with the PPMID / HCALC, the GPF to the PPMID
+ZSE_LINK: Final = "in-process zigbee-se"
 #: ... a device's local user interface (keypad, buttons), driven by :meth:`Premises.press`
 LOCAL_UI: Final = "local (Premises.press)"
 #: every device type's ports as premises.json describes them (the CHF's WAN is added)
 PORTS: Final[dict[DeviceType, dict[str, str]]] = {
     DeviceType.CHF: {"han": HAN_MEDIUM, "gpf": HAN_MEDIUM},
-    DeviceType.GPF: {"chf": HAN_MEDIUM},
+    DeviceType.GPF: {"chf": HAN_MEDIUM, "zse": ZSE_LINK},  # gas figures to the PPMIDs
     DeviceType.ESME: {"han": HAN_MEDIUM, "zse": ZSE_LINK, "alc": ZSE_LINK, "keypad": LOCAL_UI},
     DeviceType.GSME: {"han": HAN_MEDIUM},
     DeviceType.PPMID: {"han": HAN_MEDIUM, "zse": ZSE_LINK, "keypad": LOCAL_UI},

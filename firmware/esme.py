@@ -207,7 +207,7 @@ class EsmeMachine(CommandMachine):
             firmware_image.on_image(self, tx, event.data)
             return
         if event.port == esme_han.ALC_PORT:
-            esme_han.on_frame(tx, event.source, event.data)
+            esme_han.on_frame(tx, event.source, event.data, machine=self)
             return
         if event.port == esme_han_zse.ZSE_PORT:
             esme_han_zse.on_frame(
@@ -234,8 +234,11 @@ class EsmeMachine(CommandMachine):
         self.registers_due(tx)
         if event.line == ENABLE_BUTTON:
             if supply.state(tx) is supply.Supply.ARMED:
-                metering.mutate(tx, ops.enable_supply)
-                supply.transition(tx, supply.Cause.BUTTON)
+                # the engine refuses without credit above the disablement level: stays armed
+                if metering.mutate(tx, ops.enable_supply):
+                    supply.transition(tx, supply.Cause.BUTTON)
+                else:
+                    tx.log("event", "supply enable refused: not enough credit")
         elif event.line == EMERGENCY_CREDIT_BUTTON:
             if prepayment.activate_emergency_credit(tx):
                 tx.log("event", "emergency credit activated", 0x81AB)

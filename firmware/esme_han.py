@@ -22,25 +22,35 @@ started, sent as ``SetState(switch, closed, seconds left)`` to the HCALC; a peri
 future waits on the ``alc`` timer. Controllers that are not HCALCS keep the generic model's
 behaviour (success, no effect).
 
-A RefreshRequest from an HCALC is answered, switch by switch, with the command in force
-(the remaining period), or with a zero-length SetState that hands the switch back to its
-calendar. Every command sent, every StateResult and every OverrideNotice becomes an entry
-of the Auxiliary Controller Event Log (``esme/alc/log``, the newest 100): timestamp (seconds
-since 2000), switchNumberAndAction (``n << 8 | action``), outcome (0 not known: sent to an
-HCALCS, 1 success, 2 failure) and the HAN command id (allocated here: Unix seconds, strictly
-increasing). The action octets are [unverified: GBCS 7.3.6.1 / 18.1.1.1 not available;
-chosen to match the reference ECS35g response]: 0x11 close, 0x12 open, 0x20 back to the
-calendar, 0x00 the HCALCS's response; 0x31 / 0x30 override started / ended (ours).
+A RefreshRequest from an HCALC is the HCALC asking for control of its switches: the ESME
+records HECS01 (0x0119, "Request Control of HCALCS [n]") in its event log -- the message
+code the volume allocates to the authenticated ZSE Get Scheduled Events an HCALC sends for
+this -- and answers it, switch by switch, with the command in force (the remaining period),
+or with a zero-length SetState that hands the switch back to its calendar. A StateResult
+reporting a failure is recorded as such and raises an alert (seed 004, 5.5.4.1 "if fail,
+record fail in event log and raise alert"): non-critical 0x8155, "Immediate HAN Interface
+Command Received but not Successfully Actioned", sent to the supplier as a Generic
+Non-Critical Alert [unverified: GBCS Table 16.2 is not in /work/shared and names no
+HCALCS-specific code that we know of; 0x8155 is the generic code for a command the meter
+could not action]. Every command sent, every StateResult and every OverrideNotice becomes an
+entry of the Auxiliary Controller Event Log (``esme/alc/log``, the newest 100): timestamp
+(seconds since 2000), switchNumberAndAction (``n << 8 | action``), outcome (0 not known:
+sent to an HCALCS, 1 success, 2 failure) and the HAN command id (allocated here: Unix
+seconds, strictly increasing). The action octets are [unverified: GBCS 7.3.6.1 / 18.1.1.1
+not available; chosen to match the reference ECS35g response]: 0x11 close, 0x12 open, 0x20
+back to the calendar, 0x00 the HCALCS's response; 0x31 / 0x30 override started / ended
+(ours).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
+from smemu.firmware import esme_registers, joins
 from smemu.firmware import hcalc_frames as alc
-from smemu.firmware import joins
+from smemu.firmware.common import respond
 from smemu.firmware.common.cosem import CosemContext, CosemFailure, CosemObject, ObjectTable
 from smemu.firmware.common.machine import Tx
 from smemu.firmware.cosem_model import attribute_key, stored_value
@@ -62,6 +72,9 @@ from smemu.protocols.dlms.data import (
 from smemu.protocols.dlms.dates import utc_instant
 from smemu.protocols.gbcs.types import Eui64
 
+if TYPE_CHECKING:
+    from smemu.firmware.common.commands import CommandMachine
+
 ALC_PORT: Final = "alc"  #: HECS01 frames to and from the HCALCs
 ALC_TIMER: Final = "alc"  #: the next setting period that starts
 CONTROLLERS: Final = range(1, 6)
@@ -71,6 +84,8 @@ LOG: Final = "esme/alc/log"
 LAST_ID: Final = "esme/alc/last_id"
 OVERRIDE: Final = "esme/alc/override/"
 LOG_CAPACITY: Final = 100
+HECS01: Final = alc.HECS01  #: event code of a refresh request (ZSE Get Scheduled Events)
+ALERT_NOT_ACTIONED: Final = 0x8155  #: a state change an HCALCS reported as failed
 MAX_PERIOD: Final = timedelta(hours=24)
 
 ACTION_RESPONSE: Final = 0x00
@@ -299,8 +314,11 @@ def due(tx: Tx) -> None:
 # ------------------------------------------------------------------ frames from HCALCs
 
 
-def on_frame(tx: Tx, source: Eui64 | None, data: bytes) -> None:
-    """A HECS01 frame an HCALC sent to the ESME.
+def on_frame(
+    tx: Tx, source: Eui64 | None, data: bytes, *, machine: CommandMachine | None = None
+) -> None:
+    """A HECS01 frame an HCALC sent to the ESME; ``machine`` (the ESME) sends the alert of a
+    failed state change (none without it).
 
     :raises DecodeError: not a load control frame.
     """
@@ -324,7 +342,12 @@ def on_frame(tx: Tx, source: Eui64 | None, data: bytes) -> None:
         outcome = OUTCOME_SUCCESS if frame.success else OUTCOME_FAILURE
         _log(tx, n, ACTION_RESPONSE, outcome, han_id if isinstance(han_id, int) else 0)
         if not frame.success:
-            tx.log("event", f"auxiliary controller {n}: HCALCS state change failed")
+            tx.log(
+                "event", f"auxiliary controller {n}: HCALCS state change failed",
+                ALERT_NOT_ACTIONED,
+            )  # fmt: skip
+            if machine is not None:
+                raise_alert(machine, tx, ALERT_NOT_ACTIONED)
         return
     action = ACTION_OVERRIDE_START if frame.active else ACTION_OVERRIDE_END
     _log(tx, n, action, OUTCOME_SUCCESS, _new_id(tx))
@@ -332,8 +355,28 @@ def on_frame(tx: Tx, source: Eui64 | None, data: bytes) -> None:
     tx.log("event", f"auxiliary controller {n}: override {'started' if frame.active else 'ended'}")
 
 
+def raise_alert(machine: CommandMachine, tx: Tx, code: int) -> None:
+    """Send alert ``code`` to the supplier: a Generic Non-Critical Alert for 0x81xx codes,
+    a Generic Critical Alert otherwise. Nothing when no supplier is known."""
+    supplier = esme_registers.supplier_eui(machine.credentials)
+    if supplier is None:
+        return
+    critical = code >> 8 == 0x8F
+    data = respond.dlms_alert(
+        tx, machine.credentials, Eui64(supplier), code,
+        message_code=(
+            respond.GENERIC_CRITICAL_ALERT if critical else respond.GENERIC_NON_CRITICAL_ALERT
+        ),
+        critical=critical,
+    )  # fmt: skip
+    machine.send(tx, machine.UPLINK, data)
+    tx.tally("sent")
+
+
 def refresh(tx: Tx, hcalc: Eui64) -> None:
-    """5.5.3.32: re-send the state in force of every switch of ``hcalc``."""
+    """5.5.3.32: record HECS01, then re-send the state in force of every switch of
+    ``hcalc``."""
+    tx.log("event", f"HECS01 request control of HCALCS from {hcalc}", HECS01)
     now = _secs(tx.now)
     for n in CONTROLLERS:
         found = hcalc_of(tx, n)
@@ -365,6 +408,8 @@ def override_active(tx: Tx, n: int) -> bool:
 __all__ = [
     "ALC_PORT",
     "ALC_TIMER",
+    "ALERT_NOT_ACTIONED",
+    "HECS01",
     "associate",
     "commission",
     "controller_of",
@@ -374,5 +419,6 @@ __all__ = [
     "objects",
     "on_frame",
     "override_active",
+    "raise_alert",
     "refresh",
 ]

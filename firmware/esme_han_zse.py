@@ -18,11 +18,19 @@ back to that PPMID with the request's ZCL sequence number:
   Default Response FAILURE when it is not (success needs none: the request disables it);
 * Local Change Supply "ON": an armed supply is enabled (already on: nothing to do); a
   Default Response NOT_AUTHORIZED for any other proposed status, FAILURE when the supply
-  is off and not armed.
+  is off and not armed, or armed but the register engine refuses to re-enable it (prepayment
+  with credit at or below the disablement threshold: the switch stays armed).
 
 :func:`publish` sends Publish Prepay Snapshot (credit, emergency credit, debt, pence) to
 every joined PPMID whenever that triple differs from the one last published
 (``esme/zse/published``); the machine calls it after each step's engine catch-up.
+
+The gas meter's figures reach the PPMIDs the same way from the GPF (SMETS2: the PPMID gets
+gas data from the GPF, the battery-powered GSME's radio being off most of the time):
+:func:`publish_gas`, called by the GPF after it applies a mirror refresh, publishes the
+triple of the *mirrored* gas registers (:func:`gas_credit`) to the PPMIDs of the GPF's
+device log, remembered in ``gpf/zse/published``, numbered with the GPF's ZSE sequence
+(:data:`smemu.firmware.gas_messaging.SEQUENCE`, shared with its relayed messages).
 """
 
 from __future__ import annotations
@@ -31,7 +39,15 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
 from smemu.errors import DecodeError
-from smemu.firmware import esme_registers, joins, metering, prepayment, supply
+from smemu.firmware import (
+    esme_registers,
+    gas_messaging,
+    gas_metering,
+    joins,
+    metering,
+    prepayment,
+    supply,
+)
 from smemu.firmware.common.machine import Tx
 from smemu.firmware.ppmid import PECS01, PECS02, PECS03, zse_frame
 from smemu.firmware.registers import ops
@@ -50,6 +66,8 @@ if TYPE_CHECKING:
 ZSE_PORT: Final = "zse"
 PUBLISHED: Final = "esme/zse/published"
 SEQUENCE: Final = "esme/zse/sequence"
+#: NVM of the GPF: the gas triple last published to its PPMIDs
+GAS_PUBLISHED: Final = "gpf/zse/published"
 #: money in the register engine is 10^-5 currency units; ZSE carries pence
 PER_PENNY: Final = 1000
 _EPOCH_2000: Final = datetime(2000, 1, 1, tzinfo=UTC)
@@ -78,32 +96,60 @@ def credit(tx: Tx) -> Credit | None:
     )
 
 
+def gas_credit(tx: Tx) -> Credit | None:
+    """The gas meter's credit, emergency credit and debt (pence) as the GPF holds them: the
+    registers the GSME mirrored at its last wake (None before the first refresh)."""
+    if tx.get(gas_metering.STATE) is None:
+        return None
+    regs = gas_metering.registers(tx)
+    return (
+        regs.balance // PER_PENNY,
+        regs.emergency_credit // PER_PENNY,
+        regs.accumulated_debt // PER_PENNY,
+    )
+
+
 def _seconds(tx: Tx) -> int:
     return int((tx.now - _EPOCH_2000).total_seconds())
 
 
-def _next_sequence(tx: Tx) -> int:
-    sequence = (tx.get_int(SEQUENCE) + 1) & 0xFF
-    tx.put_int(SEQUENCE, sequence)
+def _next_sequence(tx: Tx, key: str = SEQUENCE) -> int:
+    sequence = (tx.get_int(key) + 1) & 0xFF
+    tx.put_int(key, sequence)
     return sequence
 
 
 def publish(tx: Tx) -> None:
     """Publish Prepay Snapshot to every joined PPMID if credit, EC or debt changed."""
-    now = credit(tx)
+    publish_credit(tx, credit(tx), published=PUBLISHED, sequence=SEQUENCE)
+
+
+def publish_gas(tx: Tx) -> int:
+    """The GPF: publish the mirrored gas figures to the PPMIDs of its device log if they
+    changed; the number of PPMIDs sent to."""
+    return publish_credit(
+        tx, gas_credit(tx), published=GAS_PUBLISHED, sequence=gas_messaging.SEQUENCE
+    )
+
+
+def publish_credit(tx: Tx, now: Credit | None, *, published: str, sequence: str) -> int:
+    """Send a Publish Prepay Snapshot of ``now`` to every PPMID of the device log unless it
+    is what NVM ``published`` says was sent last; ``sequence``: the NVM ZCL sequence number.
+    The number of PPMIDs sent to."""
     ppmids = joins.joined(tx, DeviceType.PPMID)
-    if now is None or not ppmids or tx.get_json(PUBLISHED) == list(now):
-        return
-    tx.put_json(PUBLISHED, list(now))
+    if now is None or not ppmids or tx.get_json(published) == list(now):
+        return 0
+    tx.put_json(published, list(now))
     balance, emergency, debt = now
     t = _seconds(tx)
     snapshot = zse_prepayment.PublishPrepaySnapshot(
         t & 0xFFFFFFFF, t, 1, 0, 1, _SNAPSHOT_GENERAL, 0,
         zse_prepayment.DebtCreditStatus(debt, 0, 0, 0, emergency, balance),
     )  # fmt: skip
-    data = zse_frame(snapshot, _next_sequence(tx))
+    data = zse_frame(snapshot, _next_sequence(tx, sequence))
     for eui in ppmids:
         tx.send(ZSE_PORT, data, eui)
+    return len(ppmids)
 
 
 def _default_response(request: ZclFrame, status: ZclStatus) -> bytes:
@@ -186,7 +232,11 @@ def _change_supply(
         return _default_response(request, ZclStatus.NOT_AUTHORIZED)
     state = supply.state(tx)
     if state is supply.Supply.ARMED:
-        metering.mutate(tx, ops.enable_supply)
+        if not metering.mutate(tx, ops.enable_supply):
+            # the engine refuses (prepayment, credit at or below the disablement level):
+            # the switch stays armed, as at the meter's own button
+            tx.log("event", "supply enable refused: not enough credit")
+            return _default_response(request, ZclStatus.FAILURE)
         supply.transition(tx, supply.Cause.BUTTON)
         return None
     if state is supply.Supply.CLOSED:
@@ -198,4 +248,14 @@ def _reply(command: ZclCommand, request: ZclFrame) -> bytes:
     return zse_frame(command, request.header.sequence)
 
 
-__all__ = ["PUBLISHED", "ZSE_PORT", "credit", "on_frame", "publish"]
+__all__ = [
+    "GAS_PUBLISHED",
+    "PUBLISHED",
+    "ZSE_PORT",
+    "credit",
+    "gas_credit",
+    "on_frame",
+    "publish",
+    "publish_credit",
+    "publish_gas",
+]

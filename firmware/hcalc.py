@@ -4,24 +4,26 @@ Layer: firmware. Behaviour of seed 004 (product.md, normative for us), timing by
 register engine's :func:`~smemu.firmware.registers.switch_timeline` (same semantics as the
 ESME's ALCS).
 
-Theory of operation
--------------------
-The HCALC holds N switches (configuration ``hcalc/config``: count, per-switch delay timer
-1-1440 minutes, per-switch calendar with its random offset limit, the random seed, fixed
-"no override" periods, ``hold_up``). Everything that ever decides a switch's state is kept
-as a list of :class:`~smemu.firmware.registers.loadcontrol.SwitchCommand` per switch
+Theory of operation ------------------- The HCALC holds N switches (configuration
+``hcalc/config``: count, per-switch delay timer 1-1440 minutes, per-switch calendar with its
+random offset limit, the random seed, fixed "no override" periods, ``hold_up``). Everything
+that ever decides a switch's state is kept as a list of
+:class:`~smemu.firmware.registers.loadcontrol.SwitchCommand` per switch
 (``hcalc/cmds/<n>``): ad hoc state changes from the ESME (HECS01 ``SetState``: later ones
-supersede earlier ones, an optional duration then revert), boosts (15-minute steps up to
-60 minutes, refused in a "no override" period -- a fixed one or an ESME command sent with
-"override allowed" false), tests (flip for five minutes, then back to the calendar), supply
-loss (fail open, unless ``hold_up``) and restore. The state at any instant is the engine's
-timeline of those inputs; the machine keeps one ``switch`` timer at the next change, records
-every change in ``hcalc/timeline/<n>`` (what tests read, :func:`switch_timeline_of`) and
-tells the ESME when a boost starts and ends (``OverrideNotice``). On power restore it asks
-the ESME for a refresh (``RefreshRequest``) and repeats every minute until a ``SetState``
-arrives. CS08 answers the firmware version. ECS35g reads the ESME's own Auxiliary
-Controller Event Log, where the ESME records what it sent here and what this machine
-answered or notified (:mod:`smemu.firmware.esme_han`).
+supersede earlier ones, an optional duration then revert), boosts (15-minute steps up to 60
+minutes per override however often the button is pressed, refused in a "no override" period
+-- a fixed one or an ESME command sent with "override allowed" false; an ESME command
+supersedes a boost and so ends the override when it takes effect), tests (flip for five
+minutes, then back to the calendar), supply loss (fail open, unless ``hold_up``) and
+restore. The state at any instant is the engine's timeline of those inputs; the machine
+keeps one ``switch`` timer at the next change, records every change in
+``hcalc/timeline/<n>`` (what tests read, :func:`switch_timeline_of`) and tells the ESME when
+a boost starts and ends (``OverrideNotice``). On power restore it asks the ESME for a
+refresh (``RefreshRequest``) and repeats every minute until a ``SetState`` arrives. CS08
+answers the firmware version; CS03A2 / CS04AC join and unjoin the ESME
+(:mod:`~smemu.firmware.hcalc_joins`). ECS35g reads the ESME's own Auxiliary Controller Event
+Log, where the ESME records what it sent here and what this machine answered or notified
+(:mod:`smemu.firmware.esme_han`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import ClassVar, Final
 
 from smemu.errors import ConfigError
 from smemu.firmware import hcalc_frames as alc
+from smemu.firmware import hcalc_joins
 from smemu.firmware.common.commands import CommandMachine
 from smemu.firmware.common.machine import DeviceType, LineEvent, MessageEvent, TimerEvent, Tx
 from smemu.firmware.common.security import Accepted
@@ -51,6 +54,7 @@ CMDS: Final = "hcalc/cmds/"
 TIMELINE: Final = "hcalc/timeline/"
 STATE: Final = "hcalc/switch/"
 BOOST_END: Final = "hcalc/boost_end/"
+BOOST_CAP: Final = "hcalc/boost_cap/"  #: the current override's latest end (start + 60 min)
 REFRESH_PENDING: Final = "hcalc/refresh_pending"
 ALC_PORT: Final = "alc"
 UI_PORT: Final = "ui"
@@ -142,7 +146,7 @@ class HcalcMachine(CommandMachine):
     """HAN-connected auxiliary load control switch."""
 
     device_type = DeviceType.HCALC
-    HANDLERS: ClassVar = {CS08: "cs08"}
+    HANDLERS: ClassVar = {CS08: "cs08", **dict.fromkeys(hcalc_joins.HANDLERS, "asn1_join")}
     UPLINK: ClassVar = "han"
 
     # ------------------------------------------------------------------ NVM helpers
@@ -170,6 +174,8 @@ class HcalcMachine(CommandMachine):
         tx.put_json(f"{CMDS}{n}", [_cmd_json(c, a) for c, a in cmds[-_KEEP_COMMANDS:]])
 
     def _no_override(self, tx: Tx, n: int, config: HcalcConfig) -> tuple[tuple[int, int], ...]:
+        """The "no override" periods of switch ``n``: configured ones and those of ESME
+        commands sent with "override allowed" false."""
         periods = list(config.no_override)
         cmds = self._commands(tx, n)
         for i, (c, allowed) in enumerate(cmds):
@@ -182,7 +188,14 @@ class HcalcMachine(CommandMachine):
 
     def _timeline(self, tx: Tx, n: int, t_from: int, t_to: int) -> list[tuple[int, bool]]:
         config = self.config(tx)
-        cmds = [c for c, _a in self._commands(tx, n)]
+        # A boost is stored with the exact length :meth:`boost` granted it (15-minute steps,
+        # cut at the override's 60-minute cap and at a "no override" period): it reaches the
+        # engine as the closing command it is, which keeps that length instead of rounding
+        # it up to a quarter hour again; later commands supersede it all the same.
+        cmds = [
+            SwitchCommand(c.t, "adhoc", True, c.duration) if c.kind == "boost" else c
+            for c, _a in self._commands(tx, n)
+        ]
         return switch_timeline(
             config.calendars[n - 1],
             t_from,
@@ -234,6 +247,7 @@ class HcalcMachine(CommandMachine):
         until = int.from_bytes(end, "big")
         if now >= until or not self.closed(tx, n):
             tx.delete(f"{BOOST_END}{n}")
+            tx.delete(f"{BOOST_CAP}{n}")
             self._notify(tx, alc.OverrideNotice(n, False))
             tx.log("event", f"ALCS {n} override ended")
 
@@ -287,6 +301,7 @@ class HcalcMachine(CommandMachine):
             for n in range(1, config.switches + 1):
                 if tx.get(f"{BOOST_END}{n}") is not None:
                     tx.delete(f"{BOOST_END}{n}")
+                    tx.delete(f"{BOOST_CAP}{n}")
         tx.timer(SWITCH_TIMER, None)
         tx.timer(REFRESH_TIMER, None)
 
@@ -327,6 +342,7 @@ class HcalcMachine(CommandMachine):
             _secs(tx.now), "adhoc", frame.closed, frame.duration, config.delay_minutes[n - 1]
         )
         self._add(tx, n, cmd, frame.override_allowed)
+        self._supersede_boost(tx, n, cmd.t + cmd.delay_minutes * 60)
         if tx.get_int(REFRESH_PENDING):
             tx.delete(REFRESH_PENDING)
             tx.timer(REFRESH_TIMER, None)
@@ -334,21 +350,42 @@ class HcalcMachine(CommandMachine):
         self._notify(tx, alc.StateResult(n, True))
         self.refresh_states(tx)
 
+    def _supersede_boost(self, tx: Tx, n: int, at: int) -> None:
+        """An ESME command taking effect at ``at`` supersedes a boost in progress on switch
+        ``n`` (8.5.2): the override ends then -- at once when the command has no delay --
+        and is notified then, whether or not the switch opens (seed 004: no override in a
+        "no override" period; 8.9.2.1 notify when an override ends)."""
+        end = tx.get(f"{BOOST_END}{n}")
+        if end is not None and at < int.from_bytes(end, "big"):
+            tx.put(f"{BOOST_END}{n}", at.to_bytes(8, "big"))
+
     def boost(self, tx: Tx, frame: alc.Boost) -> bool:
         """8.8.1 self-managed override: 15-minute steps up to 60 minutes, never in a
-        "no override" period. Returns whether it was accepted."""
+        "no override" period. Returns whether it was accepted.
+
+        The 60 minutes are the override's, not the press's: a press during an override
+        re-times it from now (later commands supersede earlier ones) but never past 60
+        minutes from the override's start. Start and end of an override are notified once
+        each, not on every press."""
         n = frame.switch
         now = _secs(tx.now)
+        self._boost_end(tx, n, now)  # an override whose end is due is over before the press
         periods = self._no_override(tx, n, self.config(tx))
+        raw_cap = tx.get(f"{BOOST_CAP}{n}")
+        cap = now + BOOST_MAX if raw_cap is None else int.from_bytes(raw_cap, "big")
         if frame.minutes <= 0 or any(a <= now < b for a, b in periods):
             tx.log("event", f"ALCS {n} boost refused")
             return False
         seconds = min(-(-frame.minutes * 60 // BOOST_STEP) * BOOST_STEP, BOOST_MAX)
-        self._add(tx, n, SwitchCommand(now, "boost", True, seconds))
-        end = min([now + seconds, *(a for a, _b in periods if now < a < now + seconds)])
+        end = min([now + seconds, cap, *(a for a, _b in periods if now < a < now + seconds)])
+        self._add(tx, n, SwitchCommand(now, "boost", True, end - now))
         tx.put(f"{BOOST_END}{n}", end.to_bytes(8, "big"))
-        tx.log("event", f"ALCS {n} override started for {seconds // 60} minutes")
-        self._notify(tx, alc.OverrideNotice(n, True))
+        if raw_cap is None:
+            tx.put(f"{BOOST_CAP}{n}", cap.to_bytes(8, "big"))
+            tx.log("event", f"ALCS {n} override started for {(end - now) // 60} minutes")
+            self._notify(tx, alc.OverrideNotice(n, True))
+        else:
+            tx.log("event", f"ALCS {n} override extended to {(end - now) // 60} more minutes")
         self.refresh_states(tx)
         return True
 
@@ -356,3 +393,8 @@ class HcalcMachine(CommandMachine):
 
     def cs08(self, tx: Tx, accepted: Accepted) -> bytes:
         return read_firmware_version(self.credentials, tx, accepted)
+
+    def asn1_join(self, tx: Tx, accepted: Accepted) -> bytes | None:
+        """CS03A2 / CS04AC (:mod:`~smemu.firmware.hcalc_joins`)."""
+        code = accepted.command.header.other_information.message_code
+        return hcalc_joins.HANDLERS[code](self, tx, accepted)

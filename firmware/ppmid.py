@@ -17,11 +17,13 @@ A mains-powered HAN device that stays ``RUNNING``, paired (NVM ``ppmid/esme``,
 * ``zse`` -- ZSE frames the meters publish to it, ``cluster id(2, BE) | ZCL frame``:
   Messaging Display Message (the supplier's message), Prepayment Publish Prepay Snapshot
   (credit, emergency credit, debt), Consumer Top Up Response (outcome of a top up) and a
-  Default Response refusing an emergency credit or supply enable request.
+  Default Response refusing an emergency credit or supply enable request. The sender picks
+  the fuel whose figures change (:func:`fuel_of`): the ESME's are electricity's; the GPF's
+  (it publishes the gas figures the GSME mirrored to it) and the GSME's are gas's.
 * ``han`` -- GBCS: CS08 firmware version reads (answered), the joins and unjoins the ACB
   sends (CS03A2, CS03C, CS04AC: :mod:`~smemu.firmware.ppmid_joins`, which also decides the
   meters served), PCS01 / PCS02 responses from the GSME (their Consumer Top Up Response
-  updates the display).
+  updates the gas figures; GBZ money is in 10^-5 currency units, shown in pence).
 * ``ota`` -- a firmware image the hub distributes (CS05c): verified, activated at once and
   reported by the CS09 alert (:mod:`~smemu.firmware.ppmid_firmware`).
 
@@ -36,7 +38,7 @@ from datetime import UTC, datetime
 from typing import ClassVar, Final
 
 from smemu.errors import DecodeError
-from smemu.firmware import ppmid_display, ppmid_firmware, ppmid_joins, ppmid_keypad
+from smemu.firmware import joins, ppmid_display, ppmid_firmware, ppmid_joins, ppmid_keypad
 from smemu.firmware.common import respond
 from smemu.firmware.common.commands import CommandMachine
 from smemu.firmware.common.credentials import Credentials
@@ -45,6 +47,7 @@ from smemu.firmware.common.security import Accepted
 from smemu.firmware.ppmid_display import Display
 from smemu.firmware.ppmid_firmware import CS08, FIRMWARE_VERSION, read_firmware_version
 from smemu.firmware.ppmid_keypad import Action, Fuel, KeypadEntry
+from smemu.protocols.asn1.values import DeviceType as LogType
 from smemu.protocols.gbcs import frame
 from smemu.protocols.gbcs.frame import GeneralSigningMessage, GroupingHeader, OtherInformation
 from smemu.protocols.gbcs.types import Cra, Eui64
@@ -72,6 +75,16 @@ PCS02: Final = 0x0090
 _COUNTER_START: Final = 10000
 _EPOCH_2000: Final = datetime(2000, 1, 1, tzinfo=UTC)
 _IHD: Final = prepayment.OriginatingDevice.IN_HOME_DISPLAY
+#: GBZ (GSME) money is in 10^-5 currency units; the display shows pence
+_GBZ_PER_PENNY: Final = 1000
+_R = prepayment.TopUpResult
+#: Consumer Top Up Response results that credited the meter -> the status shown
+_ACCEPTED: Final[dict[int, str]] = {
+    _R.ACCEPTED: "Top up accepted",
+    _R.ACCEPTED_SUPPLY_ENABLED: "Top up accepted, supply on",
+    _R.ACCEPTED_SUPPLY_DISABLED: "Top up accepted, supply off",
+    _R.ACCEPTED_SUPPLY_ARMED: "Top up accepted, press the meter's button",
+}
 
 
 def display(nvm: Mapping[str, bytes]) -> Display:
@@ -82,6 +95,17 @@ def display(nvm: Mapping[str, bytes]) -> Display:
 def display_history(nvm: Mapping[str, bytes]) -> tuple[Display, ...]:
     """Every screen shown (bounded), oldest first."""
     return ppmid_display.history(nvm)
+
+
+def fuel_of(tx: Tx, source: Eui64 | None) -> Fuel:
+    """The fuel whose figures a ZSE frame from ``source`` carries: gas from the GSME served
+    or a device the log holds as a GSME or GPF, electricity otherwise (the ESME)."""
+    if source is None:
+        return Fuel.ELECTRICITY
+    if tx.get(GSME_KEY) == bytes(source):
+        return Fuel.GAS
+    gas = joins.entry_type(tx, source) in (LogType.GSME, LogType.GPF)
+    return Fuel.GAS if gas else Fuel.ELECTRICITY
 
 
 def zse_frame(command: ZclCommand, sequence: int = 0) -> bytes:
@@ -145,7 +169,7 @@ class PpmidMachine(CommandMachine):
         if event.port == KEYPAD_PORT:
             self.keypad(tx, ppmid_keypad.decode_exact(event.data))
         elif event.port == ZSE_PORT:
-            self.zse(tx, event.data)
+            self.zse(tx, event.data, event.source)
         elif event.port == OTA_PORT:
             ppmid_firmware.on_image(self, tx, event.data)
         else:
@@ -207,14 +231,18 @@ class PpmidMachine(CommandMachine):
 
     # ------------------------------------------------------------------ information
 
-    def zse(self, tx: Tx, data: bytes) -> None:
-        """A ZSE frame a meter published to the PPMID."""
+    def zse(self, tx: Tx, data: bytes, source: Eui64 | None = None) -> None:
+        """A ZSE frame a meter (``source``) published to the PPMID."""
         if len(data) < 2:
             raise DecodeError("zse frame shorter than its cluster id", path="zse", offset=0)
         decoded = decode_frame(int.from_bytes(data[:2], "big"), data[2:])
-        self.show_command(tx, decoded.command)
+        self.show_command(tx, decoded.command, fuel_of(tx, source))
 
-    def show_command(self, tx: Tx, command: ZclCommand | None) -> None:
+    def show_command(
+        self, tx: Tx, command: ZclCommand | None, fuel: Fuel = Fuel.ELECTRICITY, per_penny: int = 1
+    ) -> None:
+        """Show what ``command`` says; its figures are ``fuel``'s, money in 1/``per_penny``
+        pence."""
         if isinstance(command, messaging.DisplayMessage):
             text = command.message.decode("utf-8", errors="replace")
             ppmid_display.show(tx, message=text)
@@ -225,14 +253,18 @@ class PpmidMachine(CommandMachine):
             if isinstance(snap, prepayment.DebtCreditStatus):
                 ppmid_display.show(
                     tx,
-                    credit=snap.credit_remaining,
-                    emergency_credit=snap.emergency_credit_remaining,
-                    debt=snap.accumulated_debt,
+                    fuel,
+                    credit=snap.credit_remaining // per_penny,
+                    emergency_credit=snap.emergency_credit_remaining // per_penny,
+                    debt=snap.accumulated_debt // per_penny,
                 )
         elif isinstance(command, prepayment.ConsumerTopUpResponse):
-            accepted = command.result_type == prepayment.TopUpResult.ACCEPTED
-            status = "Top up accepted" if accepted else "Top up rejected"
-            ppmid_display.show(tx, credit=command.credit_remaining, status=status)
+            status = _ACCEPTED.get(command.result_type)
+            if status is None:
+                ppmid_display.show(tx, status="Top up rejected")
+            else:
+                credit = command.credit_remaining // per_penny
+                ppmid_display.show(tx, fuel, credit=credit, status=status)
         elif isinstance(command, DefaultResponse) and command.status != ZclStatus.SUCCESS:
             ppmid_display.show(tx, status="Request refused")
         else:
@@ -247,7 +279,7 @@ class PpmidMachine(CommandMachine):
             return
         payload = decode_typed(message.payload, alert=False)
         for component in payload.components:
-            self.show_command(tx, component.command)
+            self.show_command(tx, component.command, Fuel.GAS, _GBZ_PER_PENNY)
         if header.message_code == PCS02 and not payload.components:
             ppmid_display.show(tx, status="Emergency credit activated")
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Final
 
 from smemu.firmware import firmware_image, ota_client
 from smemu.firmware.asn1_respond import asn1_alert, asn1_response, command_payload, device_time
+from smemu.firmware.common import faults
 from smemu.firmware.common.credentials import Credentials, Role
 from smemu.firmware.common.machine import Tx
 from smemu.firmware.common.security import Accepted
@@ -52,10 +53,14 @@ CS09: Final = 0x012B
 ALERT_FIRMWARE_ACTIVATION: Final = 0x8F8B
 #: NVM key of the running firmware version (octets)
 FIRMWARE_VERSION: Final = firmware_image.FIRMWARE_VERSION
+#: use cases whose function as a whole a fault can make fail (:mod:`~smemu.firmware.common.
+#: faults`): CS08 answers readFailure when the store of the running version has failed
+FAULTABLE_USE_CASES: Final = frozenset({CS08})
 
 
 def read_firmware_version(credentials: Credentials, tx: Tx, accepted: Accepted) -> bytes:
-    """The CS08 response: the version in NVM, read success (failure when none is held).
+    """The CS08 response: the version in NVM, read success (failure when none is held, or
+    under a fault of the use case: the version reads as zeros, as when none is held).
 
     :raises DecodeError: the payload is not the CS08 NULL.
     """
@@ -64,7 +69,8 @@ def read_firmware_version(credentials: Credentials, tx: Tx, accepted: Accepted) 
         raise TypeError(f"CS08 payload decoded as {type(payload).__name__}")
     version = tx.get(FIRMWARE_VERSION)
     code = FirmwareReadResponseCode.READ_SUCCESS
-    if version is None:
+    if version is None or faults.active(tx, faults.UseCasePoint(CS08)) is not None:
+        # no version held, or the part holding it has failed (a lab's fault): readFailure
         version, code = b"\x00\x00\x00\x00", FirmwareReadResponseCode.READ_FAILURE
     tx.log("event", f"firmware version read: {version.hex()}")
     answer = ReadFirmwareVersionResponse(version, code)

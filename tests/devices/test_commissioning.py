@@ -140,18 +140,22 @@ def test_bad_manufacturer_settings_say_why(line: str, message: str) -> None:
         parse_config(text)
 
 
-def test_the_ppmid_log_holds_its_esme_and_gsme(premises: tuple[PremisesConfig, Pki]) -> None:
+def test_the_ppmid_log_holds_its_esme_gpf_and_gsme(premises: tuple[PremisesConfig, Pki]) -> None:
     config, pki = premises
     tx = Tx(T0, _writes(config, pki, DeviceType.PPMID))
     esme = config.of_type(DeviceType.ESME)[0].eui
+    gpf = config.of_type(DeviceType.GPF)[0].eui
     gsme = config.of_type(DeviceType.GSME)[0].eui
     assert {(e.device_id, e.device_type) for e in joins.entries(tx)} == {
         (esme, LogType.ESME),
+        (gpf, LogType.GPF),
         (gsme, LogType.GSME),
     }
     esme_entry = json.loads(tx.get(joins.PREFIX + esme.hex()) or b"")
+    gpf_entry = json.loads(tx.get(joins.PREFIX + gpf.hex()) or b"")
     gsme_entry = json.loads(tx.get(joins.PREFIX + gsme.hex()) or b"")
     assert esme_entry["method"] == JoinMethodAndRole.METHOD_A_RESPONDER
+    assert gpf_entry["method"] == JoinMethodAndRole.METHOD_A_RESPONDER
     assert gsme_entry["method"] == JoinMethodAndRole.METHOD_C
     assert bytes.fromhex(gsme_entry["ka"]) == pki.certificate(gsme, KeyKind.KA)
     # and it serves both, MACing PCS01 / PCS02 with the GSME's KA key
@@ -160,6 +164,18 @@ def test_the_ppmid_log_holds_its_esme_and_gsme(premises: tuple[PremisesConfig, P
     ka = pki.keystore.ka_public(bytes(gsme))
     assert ka is not None
     assert tx.get(ppmid_joins.PEER_KA + bytes(gsme).hex()) == public_point(ka)
+
+
+def test_the_gpf_log_holds_every_ppmid_it_initiated(
+    premises: tuple[PremisesConfig, Pki],
+) -> None:
+    config, pki = premises
+    tx = Tx(T0, _writes(config, pki, DeviceType.GPF))
+    ppmids = {d.eui for d in config.of_type(DeviceType.PPMID)}
+    assert ppmids and set(joins.joined(tx, LogType.PPMID)) == ppmids
+    for eui in ppmids:
+        entry = json.loads(tx.get(joins.PREFIX + eui.hex()) or b"")
+        assert entry["method"] == JoinMethodAndRole.METHOD_A_INITIATOR
 
 
 def test_the_gsme_log_makes_the_ppmid_a_han_party(
