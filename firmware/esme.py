@@ -77,7 +77,6 @@ from smemu.protocols.dlms import apdu
 from smemu.protocols.dlms.apdu import DataAccessResult
 from smemu.protocols.dlms.data import NullData, OctetString
 from smemu.protocols.gbcs.frame import GeneralSigningMessage
-from smemu.protocols.gbcs.types import Eui64
 from smemu.protocols.gbcs.use_cases import USE_CASES, Device, by_message_code
 
 IMPORT_W: Final = "esme/import_w"  #: device configuration: constant import power, W
@@ -169,21 +168,8 @@ class EsmeMachine(CommandMachine):
 
     def alert(self, tx: Tx, code: int, event: Event) -> None:
         """Send an engine alert to the supplier (critical for 0x8Fxx codes)."""
-        supplier = esme_registers.supplier_eui(self.credentials)
-        if supplier is None:
-            return
-        critical = code >> 8 == 0x8F
-        message_code = (
-            ECS68_BILLING_ALERT
-            if event.code == lay.E_BILLING_SNAPSHOT
-            else respond.GENERIC_CRITICAL_ALERT if critical else respond.GENERIC_NON_CRITICAL_ALERT
-        )
-        data = respond.dlms_alert(
-            tx, self.credentials, Eui64(supplier), code, message_code=message_code,
-            critical=critical,
-        )  # fmt: skip
-        self.send(tx, self.UPLINK, data)
-        tx.tally("sent")
+        billing = event.code == lay.E_BILLING_SNAPSHOT
+        esme_han.raise_alert(self, tx, code, message_code=ECS68_BILLING_ALERT if billing else None)
 
     def on_timer(self, tx: Tx, event: TimerEvent) -> None:
         if event.name == REGISTERS_TIMER:

@@ -355,19 +355,18 @@ def on_frame(
     tx.log("event", f"auxiliary controller {n}: override {'started' if frame.active else 'ended'}")
 
 
-def raise_alert(machine: CommandMachine, tx: Tx, code: int) -> None:
-    """Send alert ``code`` to the supplier: a Generic Non-Critical Alert for 0x81xx codes,
-    a Generic Critical Alert otherwise. Nothing when no supplier is known."""
+def raise_alert(
+    machine: CommandMachine, tx: Tx, code: int, *, message_code: int | None = None
+) -> None:
+    """Send DLMS alert ``code`` to the supplier (signed for 0x8Fxx codes), under
+    ``message_code`` or else the generic alert code; nothing when no supplier is known."""
     supplier = esme_registers.supplier_eui(machine.credentials)
     if supplier is None:
         return
-    critical = code >> 8 == 0x8F
     data = respond.dlms_alert(
         tx, machine.credentials, Eui64(supplier), code,
-        message_code=(
-            respond.GENERIC_CRITICAL_ALERT if critical else respond.GENERIC_NON_CRITICAL_ALERT
-        ),
-        critical=critical,
+        message_code=respond.generic_alert_code(code) if message_code is None else message_code,
+        critical=respond.is_critical_alert(code),
     )  # fmt: skip
     machine.send(tx, machine.UPLINK, data)
     tx.tally("sent")

@@ -298,9 +298,11 @@ def debt(tx: Tx, index: int) -> Debt:
 def change_debt(tx: Tx, comp: gbz.GbzComponent) -> None:
     """GCS04 (0x02): set or add to one debt and its recovery plan.
 
-    Debt Amount Type picks the register (0/1 debt 1, 2/3 debt 2, 4/5 debt 3; even absolute,
-    odd incremental). A recovery frequency other than hourly, daily or 0xFF is refused with
-    INVALID_FIELD (0x85, the status the volume names).
+    Debt Amount Type picks the debt (0/1 debt 1, 2/3 debt 2, 4/5 debt 3; even absolute,
+    odd incremental); both its attributes and the register engine's debt register the meter
+    recovers from (debts 1 / 2 time-based, debt 3 payment-based, collected from top-ups and
+    logged for GCS15d) are set or added to. A recovery frequency other than hourly, daily or
+    0xFF is refused with INVALID_FIELD (0x85, the status the volume names).
     """
     request = decode_request(ChangeDebt, comp)
     if request.debt_recovery_frequency not in DEBT_FREQUENCIES:
@@ -320,6 +322,10 @@ def change_debt(tx: Tx, comp: gbz.GbzComponent) -> None:
     _set(tx, base + 7, T_UINT32, request.debt_recovery_amount)
     _set(tx, base + 9, T_UINT16, request.debt_recovery_balance_percentage)
     _changed(tx)
+    held = gas_metering.registers(tx)
+    debts = [*held.time_debts, held.payment_debt]
+    debts[kind // 2] = request.debt_amount + (debts[kind // 2] if kind % 2 else 0)
+    gas_metering.set_debts(tx, time_debts=(debts[0], debts[1]), payment_debt=debts[2])
     tx.log("event", f"debt {kind // 2 + 1} set to {amount} x 10^-5")
 
 

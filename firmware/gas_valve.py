@@ -178,16 +178,13 @@ def alert_message(tx: Tx, credentials: Credentials, code: int, at: int) -> bytes
     supplier = credentials.anchor(Role.SUPPLIER)
     if supplier is None:
         return None
-    critical = code >> 8 == 0x8F
     return respond.gbz_alert(
         tx,
         credentials,
         supplier.eui,
         gbz.GbzAlert(code, max(0, at - _EPOCH_2000)),
-        message_code=(
-            respond.GENERIC_CRITICAL_ALERT if critical else respond.GENERIC_NON_CRITICAL_ALERT
-        ),
-        critical=critical,
+        message_code=respond.generic_alert_code(code),
+        critical=respond.is_critical_alert(code),
     )
 
 

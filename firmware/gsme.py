@@ -43,7 +43,6 @@ from smemu.firmware import (
     gas_future,
     gas_metering,
     gas_mirror,
-    gas_prepayment,
     gas_tariff,
     gas_valve,
     gsme_firmware,
@@ -71,12 +70,11 @@ from smemu.firmware.gas_handlers import PREPAYMENT, STORE
 from smemu.firmware.gas_joins import GSME_HANDLERS, dispatch, han_parties
 from smemu.firmware.gas_prepayment import consumer_top_up_handler, utrn_keys
 from smemu.firmware.gas_service import answer, gbz_codes
-from smemu.firmware.gas_zcl import CommandHandler, decode_request
+from smemu.firmware.gas_zcl import CommandHandler
 from smemu.protocols.gbcs.types import Eui64
 from smemu.protocols.gbcs.use_case_types import Device
 from smemu.protocols.zigbee import gbz
 from smemu.protocols.zigbee.events import LogId
-from smemu.protocols.zigbee.prepayment import ChangeDebt
 
 WAKE_S: Final = "gsme/wake_s"
 DEFAULT_WAKE_S: Final = 1800
@@ -93,24 +91,8 @@ POLLING: Final = "radio/polling"
 MIRROR_SEQ: Final = "mirror/seq"
 
 
-def change_debt(tx: Tx, comp: gbz.GbzComponent) -> None:
-    """GCS04 Change Debt (prepayment 0x02): the debt's configuration
-    (:func:`smemu.firmware.gas_prepayment.change_debt`, which refuses a bad request first),
-    and the debt register the meter recovers from: an absolute Debt Amount Type sets it, an
-    incremental one adds to it (ZCL SE Prepayment Change Debt; debt 1 / 2 time-based, 3
-    payment-based, collected from top-ups and logged for GCS15d)."""
-    gas_prepayment.change_debt(tx, comp)
-    request = decode_request(ChangeDebt, comp)
-    kind = int(request.debt_amount_type)
-    held = gas_metering.registers(tx)
-    debts = [*held.time_debts, held.payment_debt]
-    debts[kind // 2] = request.debt_amount + (debts[kind // 2] if kind % 2 else 0)
-    gas_metering.set_debts(tx, time_debts=(debts[0], debts[1]), payment_debt=debts[2])
-
-
-#: the ZCL command handlers of the GSME: the shared gas ones over the event-log read, and
-#: Change Debt with the debt registers
-ZCL_SERVER: Final = {**EVENT_HANDLERS, **ZCL_HANDLERS, (PREPAYMENT, 0x02): change_debt}
+#: the ZCL command handlers of the GSME: the shared gas ones over the event-log read
+ZCL_SERVER: Final = {**EVENT_HANDLERS, **ZCL_HANDLERS}
 
 
 def gbz_future_alert(machine: CommandMachine, tx: Tx, item: FutureItem, alert_code: int) -> None:

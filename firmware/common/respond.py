@@ -126,6 +126,17 @@ def next_alert_counter(tx: Tx) -> int:
     return counter
 
 
+def generic_alert_code(alert_code: int) -> int:
+    """The message code a generic alert with ``alert_code`` goes under: Generic Critical
+    Alert for the 0x8Fxx codes, Generic Non-Critical Alert for the others."""
+    return GENERIC_CRITICAL_ALERT if is_critical_alert(alert_code) else GENERIC_NON_CRITICAL_ALERT
+
+
+def is_critical_alert(alert_code: int) -> bool:
+    """Whether ``alert_code`` is a critical (0x8Fxx, signed) one."""
+    return alert_code >> 8 == 0x8F
+
+
 def alert_header(
     tx: Tx, credentials: Credentials, recipient: Eui64, message_code: int
 ) -> GroupingHeader:

@@ -1,4 +1,4 @@
-"""The GSME's Change Debt (gsme.change_debt): GCS04 sets the debt registers recovered from.
+"""The GSME's Change Debt (gas_prepayment.change_debt) sets the debt registers it recovers.
 
 A payment-based debt configured by GCS04 is collected from the next top-up and logged in the
 repayment log GCS15d reads (gas_logs.repayments).
@@ -42,20 +42,20 @@ def _top_up(tx: Tx, pence: int) -> None:
 
 def test_change_debt_sets_and_adds_to_the_debt_registers() -> None:
     tx = Tx(T0, {})
-    gsme.change_debt(tx, _debt(DEBT_1, 100_000))
-    gsme.change_debt(tx, _debt(DEBT_3, 300_000, percent=100))
-    gsme.change_debt(tx, _debt(DEBT_3_ADD, 50_000, percent=100))
+    gas_prepayment.change_debt(tx, _debt(DEBT_1, 100_000))
+    gas_prepayment.change_debt(tx, _debt(DEBT_3, 300_000, percent=100))
+    gas_prepayment.change_debt(tx, _debt(DEBT_3_ADD, 50_000, percent=100))
     held = gas_metering.registers(tx)
     assert held.time_debts[0] == 100_000
     assert held.payment_debt == 350_000
-    gsme.change_debt(tx, _debt(DEBT_1, 20_000))  # absolute: replaces
+    gas_prepayment.change_debt(tx, _debt(DEBT_1, 20_000))  # absolute: replaces
     assert gas_metering.registers(tx).time_debts[0] == 20_000
 
 
 def test_a_top_up_repays_the_configured_payment_based_debt_and_logs_it() -> None:
     tx = Tx(T0, {})
     assert gas_logs.repayments(tx) == []
-    gsme.change_debt(tx, _debt(DEBT_3, 1_000_000, percent=1_000))  # 10 % of each top-up
+    gas_prepayment.change_debt(tx, _debt(DEBT_3, 1_000_000, percent=1_000))  # 10 % of each top-up
     _top_up(tx, 5000)  # 50 pounds: 5,000,000 x 10^-5
     entries = gas_logs.repayments(tx)
     assert [e.amount_collected for e in entries] == [500_000]
@@ -64,4 +64,4 @@ def test_a_top_up_repays_the_configured_payment_based_debt_and_logs_it() -> None
 
 
 def test_the_server_table_routes_change_debt_to_the_register_update() -> None:
-    assert gsme.ZCL_SERVER[(0x0705, 0x02)] is gsme.change_debt
+    assert gsme.ZCL_SERVER[(0x0705, 0x02)] is gas_prepayment.change_debt
